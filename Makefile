@@ -1,0 +1,40 @@
+# Two set-up commands: `make demo` (the main job) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite
+
+.PHONY: install demo test test-python test-r r-deps bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/tfdeeprec demo --out out/demo
+
+r-deps:
+	@if ! Rscript -e 'library(reticulate); library(testthat); library(jsonlite)' >/dev/null 2>&1; then \
+		echo "installing R from Debian: $(R_DEBS)"; \
+		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(R_DEBS); \
+	fi
+
+test: install r-deps test-python test-r
+
+test-python: install
+	$(PY) -m pytest tests
+
+test-r: install r-deps
+	RETICULATE_PYTHON=$(abspath $(PY)) Rscript -e 'testthat::test_local("r_bridge", stop_on_failure = TRUE)'
+
+bench: install
+	$(PY) bench/negative_sampling.py
+	$(PY) bench/full_ranking_eval.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
