@@ -182,7 +182,8 @@ def _timestamps(values: pd.Series, source: str, column: str) -> pd.Series:
         if values.isna().any():
             row = int(np.flatnonzero(values.isna().to_numpy())[0])
             raise DataError(f"missing timestamp in row {row}", source=source, column=column)
-        return (values.astype("int64") // 1_000_000_000).astype(np.int64)
+        epoch = pd.Timestamp(0, tz=getattr(values.dt, "tz", None))
+        return ((values - epoch) // pd.Timedelta(seconds=1)).astype(np.int64)
     numeric = pd.to_numeric(values, errors="coerce")
     if numeric.isna().any():
         row = int(np.flatnonzero(numeric.isna().to_numpy())[0])

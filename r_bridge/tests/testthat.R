@@ -1,0 +1,3 @@
+library(testthat)
+library(tfdeeprec)
+test_check("tfdeeprec")

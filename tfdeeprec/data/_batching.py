@@ -1,0 +1,42 @@
+"""Row-index batches, reshuffled every epoch, each with its own stateless random seed."""
+
+from __future__ import annotations
+
+from tfdeeprec._keras import tf
+
+
+def index_batches(num_rows: int, *, batch_size: int, shuffle: bool, seed: int,
+                  drop_remainder: bool = False) -> tf.data.Dataset:
+    """A dataset of ``(rows int32 [b], batch_seed int64 [2])`` covering ``0..num_rows-1``.
+
+    Each pass over the dataset (each epoch, or each ``repeat``) draws a fresh epoch
+    seed from ``tf.data.Dataset.random(seed)``; it permutes the rows in one op (when
+    ``shuffle``) and is folded with the batch offset into ``batch_seed``, so the
+    pipelines' in-graph sampling is stateless, repeatable under ``seed`` and different
+    from one epoch to the next. Batching slices a permutation instead of shuffling
+    single elements, which keeps the per-example cost of tf.data out of the way.
+
+    >>> ds = index_batches(5, batch_size=2, shuffle=False, seed=0)
+    >>> [rows.numpy().tolist() for rows, _ in ds]
+    [[0, 1], [2, 3], [4]]
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError("`batch_size` must be a positive integer. "
+                         f"Received: batch_size={batch_size!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"`seed` must be an integer. Received: seed={seed!r}")
+    stop = num_rows - num_rows % batch_size if drop_remainder else num_rows
+    salt = tf.constant(seed, tf.int64)
+
+    def epoch_batches(epoch_seed):
+        key = tf.stack([epoch_seed, salt])
+        rows = tf.range(num_rows, dtype=tf.int32)
+        if shuffle:
+            rows = tf.random.experimental.stateless_shuffle(rows, seed=key)
+        starts = tf.data.Dataset.range(0, stop, batch_size)
+        return starts.map(lambda start: (
+            rows[start:start + batch_size],
+            tf.random.experimental.stateless_fold_in(key, start)))
+
+    epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return epochs.flat_map(epoch_batches)

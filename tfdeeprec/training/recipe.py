@@ -1,0 +1,159 @@
+"""The one fit recipe every model uses: strategy scope, compile, callbacks, fit."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tfdeeprec._keras import keras, tf
+from tfdeeprec.losses.bpr_loss import BPRLoss
+from tfdeeprec.training.callbacks import EpochTimer
+from tfdeeprec.training.optimizers import make_optimizer
+
+LOSSES = ("mse", "bce", "bpr")
+
+
+@dataclass
+class TrainingConfig:
+    """How to train. Every field has a default; ``loss=None`` picks by task.
+
+    Attributes:
+        epochs (int): maximum epochs. Default 20.
+        learning_rate (float): Default 1e-3.
+        optimizer (str): ``sparse_adam`` | ``adam`` | ``adagrad`` | ``sgd``.
+        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``.
+        monitor (str): metric for early stopping / LR reduction, e.g. ``val_loss``
+            or ``val_ndcg@10`` (ranking metrics are maximised). Default ``val_loss``.
+        early_stopping_patience (int): epochs without improvement; 0 disables. Default 3.
+        reduce_lr_patience (int): epochs before the LR is cut; 0 disables. Default 2.
+        reduce_lr_factor (float): Default 0.5.
+        steps_per_execution (int): batches per compiled call. Default 1.
+        jit_compile (bool): compile the train step with XLA. Default False.
+        tensorboard_dir (str | None): write TensorBoard logs there.
+        backup_dir (str | None): BackupAndRestore folder, to resume after a crash.
+        seed (int): seeds Python, NumPy and TensorFlow. Default 0.
+        verbose (int | str): Keras progress bar setting. Default ``"auto"``.
+    """
+
+    epochs: int = 20
+    learning_rate: float = 1e-3
+    optimizer: str = "sparse_adam"
+    loss: str | None = None
+    monitor: str = "val_loss"
+    early_stopping_patience: int = 3
+    reduce_lr_patience: int = 2
+    reduce_lr_factor: float = 0.5
+    steps_per_execution: int = 1
+    jit_compile: bool = False
+    tensorboard_dir: str | None = None
+    backup_dir: str | None = None
+    seed: int = 0
+    verbose: int | str = "auto"
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise ValueError(f"`epochs` must be >= 1. Received: epochs={self.epochs}")
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ValueError(f"`loss` must be one of {LOSSES}. Received: loss={self.loss!r}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class FitResult:
+    model: keras.Model
+    history: dict
+    epoch_seconds: list[float]
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+
+def default_loss(task: str) -> str:
+    return {"rating": "mse", "implicit": "bce"}[task]
+
+
+def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> keras.Model:
+    """Compiles with the config's optimizer and the task's loss and metrics."""
+    loss = config.loss or default_loss(task)
+    if loss == "mse":
+        loss_obj = keras.losses.MeanSquaredError()
+        metrics = [keras.metrics.RootMeanSquaredError(name="rmse"),
+                   keras.metrics.MeanAbsoluteError(name="mae")]
+    elif loss == "bce":
+        loss_obj = keras.losses.BinaryCrossentropy(from_logits=True)
+        metrics = []
+    else:
+        loss_obj = BPRLoss()
+        metrics = []
+    model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate),
+                  loss=loss_obj, metrics=metrics,
+                  steps_per_execution=config.steps_per_execution,
+                  jit_compile=config.jit_compile)
+    return model
+
+
+def standard_callbacks(config: TrainingConfig, has_validation: bool) -> list:
+    """EarlyStopping (restore best), ReduceLROnPlateau, TerminateOnNaN, optional
+    TensorBoard and BackupAndRestore."""
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    if has_validation:
+        mode = "min" if config.monitor.endswith("loss") or "mse" in config.monitor \
+            or "mae" in config.monitor else "max"
+        if config.early_stopping_patience:
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor=config.monitor, mode=mode, patience=config.early_stopping_patience,
+                restore_best_weights=True))
+        if config.reduce_lr_patience:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(
+                monitor=config.monitor, mode=mode, patience=config.reduce_lr_patience,
+                factor=config.reduce_lr_factor))
+    if config.tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(config.tensorboard_dir))
+    if config.backup_dir:
+        callbacks.append(keras.callbacks.BackupAndRestore(config.backup_dir))
+    return callbacks
+
+
+def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
+        config: TrainingConfig | None = None, validation_data=None, callbacks=(),
+        strategy: tf.distribute.Strategy | None = None) -> FitResult:
+    """Builds the model inside ``strategy``'s scope, compiles it and fits it.
+
+    Args:
+        build_model: returns the (uncompiled) model to train; called inside the scope.
+        train_data: a ``tf.data.Dataset`` of ``(features, labels)``.
+        task: ``"rating"`` or ``"implicit"`` (chooses the default loss).
+        validation_data: optional dataset for ``val_loss``.
+        callbacks: extra callbacks, run before the standard ones (put
+            ``RankingValidation`` here so early stopping can monitor its metrics).
+        strategy: defaults to the active ``tf.distribute`` strategy.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from tfdeeprec.models.mf import build_mf
+    >>> ds = tf.data.Dataset.from_tensor_slices(
+    ...     ({"user_id": np.array([1, 2]), "item_id": np.array([1, 1])},
+    ...      np.array([4.0, 2.0], "float32"))).batch(2)
+    >>> result = fit(lambda: build_mf(3, 2, embedding_dim=2), ds, task="rating",
+    ...              config=TrainingConfig(epochs=2, verbose=0))
+    >>> len(result.history["loss"])
+    2
+    """
+    config = config or TrainingConfig()
+    keras.utils.set_random_seed(config.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = compile_model(build_model(), task, config)
+    timer = EpochTimer()
+    all_callbacks = [*callbacks, timer,
+                     *standard_callbacks(config, has_validation=validation_data is not None
+                                         or any(hasattr(c, "evaluator") for c in callbacks))]
+    start = time.perf_counter()
+    history = model.fit(train_data, validation_data=validation_data, epochs=config.epochs,
+                        callbacks=all_callbacks, verbose=config.verbose)
+    return FitResult(model=model, history=history.history, epoch_seconds=timer.seconds,
+                     seconds=time.perf_counter() - start)
