@@ -16,9 +16,16 @@
 read_interactions <- function(source, ...) {
   data <- tfdeeprec_python_module("data")
   frame <- data$load_interactions(source, ...)
-  out <- reticulate::py_to_r(frame$interactions)
-  rownames(out) <- NULL
-  out$user_id <- as.character(out$user_id)
-  out$item_id <- as.character(out$item_id)
+  pandas_to_data_frame(frame$interactions)
+}
+
+# Column by column through plain Python lists, which works for every pandas version
+# (reticulate's own DataFrame conversion predates pandas 3's string dtype).
+pandas_to_data_frame <- function(df) {  # df: a pandas DataFrame (unconverted)
+  columns <- df$to_dict(orient = "list")
+  out <- as.data.frame(lapply(columns, unlist), stringsAsFactors = FALSE)
+  for (id in intersect(c("user_id", "item_id"), names(out))) {
+    out[[id]] <- as.character(out[[id]])
+  }
   out
 }

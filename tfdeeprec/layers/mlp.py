@@ -46,7 +46,7 @@ class MLP(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.dense_layers = [
             keras.layers.Dense(units, activation=self.activation,
-                               kernel_initializer=self.kernel_initializer,
+                               kernel_initializer=_fresh(self.kernel_initializer),
                                kernel_regularizer=self.kernel_regularizer,
                                name=f"dense_{i}")
             for i, units in enumerate(hidden_units)
@@ -80,3 +80,8 @@ class MLP(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }
+
+
+def _fresh(initializer):
+    """A separate initializer per layer, so layers don't share one seed."""
+    return initializer.__class__.from_config(initializer.get_config())
