@@ -45,3 +45,21 @@ def random_frame() -> InteractionFrame:
         "timestamp": rng.integers(0, 10**6, size=3000),
     })
     return InteractionFrame.from_pandas(df, source="random_frame")
+
+
+def assert_reloads_equal(model, inputs, tmp_path, name="model"):
+    """Saves ``model`` (SavedModel), reloads it with ``load_model`` and compares outputs."""
+    expected = model.predict(inputs, verbose=0)
+    path = tmp_path / name
+    model.save(path)
+    reloaded = keras.models.load_model(path, compile=False)
+    np.testing.assert_allclose(reloaded.predict(inputs, verbose=0), expected, rtol=1e-6,
+                               atol=1e-6)
+    assert type(reloaded.layers[-1]) is type(model.layers[-1])
+    return reloaded
+
+
+@pytest.fixture
+def reload_check(tmp_path):
+    return lambda model, inputs, name="model": assert_reloads_equal(model, inputs, tmp_path,
+                                                                    name)

@@ -47,7 +47,7 @@ class TestPlantedStructure:
     def test_true_scores_explain_ratings(self, data):
         df = data.frame.interactions
         scores = data.truth.true_scores(df["user_id"], df["item_id"])
-        assert np.corrcoef(scores, df["rating"])[0, 1] > 0.75
+        assert np.corrcoef(scores, df["rating"])[0, 1] > 0.7
         # The interaction term matters, not only the biases.
         truth = data.truth
         no_interaction = (truth.global_mean + truth.user_bias[df["user_id"].astype(int) - 1]
@@ -62,7 +62,7 @@ class TestPlantedStructure:
         counts = counts.reindex(data.truth.item_ids, fill_value=0).to_numpy()
         assert _rank_corr(counts, data.truth.item_popularity) > 0.8
         top = np.argsort(-data.truth.item_popularity)[:30]
-        assert counts[top].mean() > 2.5 * counts.mean()
+        assert counts[top].mean() > 2 * counts.mean()
 
     def test_side_features_are_informative(self, data):
         users = data.frame.users

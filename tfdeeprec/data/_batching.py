@@ -39,4 +39,8 @@ def index_batches(num_rows: int, *, batch_size: int, shuffle: bool, seed: int,
             tf.random.experimental.stateless_fold_in(key, start)))
 
     epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    return epochs.flat_map(epoch_batches)
+    # flat_map hides the length; stating it lets Keras run several steps per call
+    # (``steps_per_execution``) and show progress without being given ``steps``.
+    num_batches = -(-stop // batch_size)
+    return epochs.flat_map(epoch_batches).apply(
+        tf.data.experimental.assert_cardinality(num_batches))

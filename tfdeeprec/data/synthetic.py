@@ -65,8 +65,8 @@ def make_synthetic_ratings(
     seed_compatible: bool = False,
     embedding_dim: int = 8,
     mean_interactions: float = 30.0,
-    popularity_exponent: float = 1.0,
-    affinity_strength: float = 1.5,
+    popularity_exponent: float = 0.6,
+    affinity_strength: float = 3.0,
     noise_std: float = 0.5,
 ) -> SyntheticData:
     """Generates explicit ratings; deterministic for a given ``seed``.
@@ -105,8 +105,8 @@ def make_synthetic_ratings(
         seed_compatible: use the tutorial generator (bool, default False).
         embedding_dim: latent dimension, at least 4 (int, default 8).
         mean_interactions: median interactions per user (float, default 30).
-        popularity_exponent: Zipf exponent of item popularity (float, default 1).
-        affinity_strength: how much users pick items they like (float, default 1.5).
+        popularity_exponent: Zipf exponent of item popularity (float, default 0.6).
+        affinity_strength: how much users pick items they like (float, default 3).
         noise_std: rating noise before rounding (float, default 0.5).
 
     Example:

@@ -23,7 +23,7 @@ def model_score_fn(model, num_items: int):
     """
     items = tf.range(num_items, dtype=tf.int32)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
     def _scores(users):
         b = tf.shape(users)[0]
         pair_users = tf.repeat(users, num_items)
@@ -45,7 +45,7 @@ def embedding_score_fn(user_embeddings, item_embeddings):
     users_table = tf.constant(user_embeddings)
     items_table = tf.constant(item_embeddings)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32)])
     def _scores(users):
         return tf.matmul(tf.gather(users_table, users), items_table, transpose_b=True)
 

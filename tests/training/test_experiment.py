@@ -1,0 +1,88 @@
+"""A whole run: data -> fit -> metrics -> files, and what it learns on planted structure."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tfdeeprec._keras import keras
+from tfdeeprec.data import make_synthetic_ratings
+from tfdeeprec.evaluation import FullRankingEvaluator
+from tfdeeprec.training import TrainingConfig
+from tfdeeprec.training.experiment import (ExperimentConfig, load_run, prepare_data,
+                                           run_experiment, save_run)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return make_synthetic_ratings(seed=11)
+
+
+def _popularity_ndcg(data):
+    counts = np.bincount(data.train.item, minlength=data.train.num_items).astype("float32")
+    evaluator = FullRankingEvaluator(data.train, data.test, exclude=(data.valid,), ks=(10,),
+                                     metrics=("ndcg",))
+    return evaluator.evaluate(lambda users: np.tile(counts, (len(users), 1)))["ndcg@10"]
+
+
+def test_neumf_learns_planted_structure_beyond_popularity(planted):
+    config = ExperimentConfig(
+        model="neumf", task="implicit", batch_size=256, num_negatives=4,
+        model_kwargs={"gmf_dim": 16, "mlp_dim": 16, "hidden_units": (32, 16)},
+        training=TrainingConfig(epochs=12, learning_rate=3e-3, verbose=0,
+                                early_stopping_patience=3))
+    result = run_experiment(config, frame=planted.frame)
+    neumf = result.metrics["test"]["ndcg@10"]
+    popularity = _popularity_ndcg(result.data)
+    print(f"planted structure: NeuMF NDCG@10 {neumf:.4f}, popularity {popularity:.4f}")
+    assert neumf >= 1.5 * popularity
+
+
+def test_rating_run_saves_reloads_and_reports(tmp_path, planted):
+    config = ExperimentConfig(model="mf", task="rating", batch_size=512,
+                              model_kwargs={"embedding_dim": 8, "l2": 1e-4},
+                              training=TrainingConfig(epochs=3, verbose=0, learning_rate=0.01))
+    result = run_experiment(config, frame=planted.frame)
+    test = result.metrics["test"]
+    assert 0 < test["rmse"] < 1.2 and test["mae"] <= test["rmse"]
+    out = save_run(result, tmp_path / "run")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "item_vocab.json", "metrics.json", "model", "user_vocab.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["epochs"] == 3 and len(summary["history"]["loss"]) == 3
+    assert set(summary["metrics"]) == {"valid", "test"}
+    model, users, items, loaded = load_run(out)
+    assert loaded == config
+    known = result.data.test.known()
+    pairs = {"user_id": known.user, "item_id": known.item}
+    np.testing.assert_allclose(model.predict(pairs, verbose=0),
+                               result.model.predict(pairs, verbose=0), rtol=1e-6)
+    assert users == result.data.user_vocab and items == result.data.item_vocab
+
+
+def test_rating_split_carves_validation_from_train(planted):
+    data = prepare_data(ExperimentConfig(model="mf", task="rating", ratios=(0.8, 0.2)),
+                        frame=planted.frame)
+    sizes = [len(p.interactions) for p in data.split]
+    assert sum(sizes) == planted.frame.num_interactions
+    assert sizes[2] == pytest.approx(0.2 * sum(sizes), abs=2)
+    assert sizes[1] == pytest.approx(0.1 * (sizes[0] + sizes[1]), abs=2)
+
+
+def test_bpr_run_trains_the_scorer(planted):
+    config = ExperimentConfig(model="mf", task="implicit", batch_size=512,
+                              model_kwargs={"embedding_dim": 8},
+                              training=TrainingConfig(epochs=2, loss="bpr", verbose=0))
+    result = run_experiment(config, frame=planted.frame)
+    assert result.model.name == "mf"
+    assert result.metrics["test"]["ndcg@10"] > 0
+
+
+def test_bad_config_is_named():
+    with pytest.raises(ValueError, match="model='bert'"):
+        ExperimentConfig(model="bert")
+    with pytest.raises(ValueError, match="split='kfold'"):
+        ExperimentConfig(split="kfold")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_run("/nowhere")

@@ -1,0 +1,11 @@
+"""Models: Keras functional builders, one family per module, all listed in the registry."""
+
+from tfdeeprec.models.mf import build_mf
+from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf, load_pretrained_neumf
+from tfdeeprec.models.pairwise import build_pairwise_trainer
+from tfdeeprec.models.registry import MODELS, SIDE_FEATURE_MODELS, build_model
+from tfdeeprec.models.wide_deep import build_wide_deep
+
+__all__ = ["MODELS", "SIDE_FEATURE_MODELS", "build_gmf", "build_mf", "build_mlp_ncf",
+           "build_model", "build_neumf", "build_pairwise_trainer", "build_wide_deep",
+           "load_pretrained_neumf"]
