@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite
+R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-ggplot2
 
 .PHONY: install demo test test-python test-r r-deps bench clean
 
@@ -19,7 +19,7 @@ demo: install
 	$(VENV)/bin/tfdeeprec demo --out out/demo
 
 r-deps:
-	@if ! Rscript -e 'library(reticulate); library(testthat); library(jsonlite)' >/dev/null 2>&1; then \
+	@if ! Rscript -e 'library(reticulate); library(testthat); library(jsonlite); library(ggplot2)' >/dev/null 2>&1; then \
 		echo "installing R from Debian: $(R_DEBS)"; \
 		$(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(R_DEBS); \
 	fi
