@@ -1,4 +1,4 @@
-"""The ``tfdeeprec`` command: demo, train, evaluate."""
+"""The ``tfdeeprec`` command: demo, train, evaluate, export, serve."""
 
 from __future__ import annotations
 
@@ -44,6 +44,17 @@ def main(argv=None) -> int:
     evaluate.add_argument("--data", default=None, help="defaults to the training source")
     evaluate.add_argument("--threads", type=int, default=0)
 
+    export = sub.add_parser("export", help="write a versioned SavedModel for TF Serving / R")
+    export.add_argument("--model-dir", required=True, help="a `train --out` folder")
+    export.add_argument("--base", required=True, help="export base: BASE/NAME/VERSION/")
+    export.add_argument("--name", required=True, help="model name (letters, digits, _ - .)")
+    export.add_argument("--version", type=int, default=None, help="default: next integer")
+    export.add_argument("--max-k", type=int, default=100, help="largest k `recommend` serves")
+    export.add_argument("--keep-seen", action="store_true",
+                        help="do not exclude each user's training items from `recommend`")
+    export.add_argument("--data", default=None, help="defaults to the training source")
+    export.add_argument("--threads", type=int, default=0)
+
     args = parser.parse_args(argv)
     _set_threads(args.threads)
     try:
@@ -52,9 +63,15 @@ def main(argv=None) -> int:
             run_demo(args.out, epochs=args.epochs)
         elif args.command == "train":
             return _train(args)
+        elif args.command == "export":
+            from tfdeeprec.export import export_run
+            path = export_run(args.model_dir, args.base, args.name, args.version,
+                              max_k=args.max_k, exclude_seen=not args.keep_seen,
+                              data=args.data)
+            print(f"exported {path}")
         else:
             return _evaluate(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"tfdeeprec {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -9,8 +9,8 @@ from tfdeeprec._keras import keras
 from tfdeeprec.data import make_synthetic_ratings
 from tfdeeprec.evaluation import FullRankingEvaluator
 from tfdeeprec.training import TrainingConfig
-from tfdeeprec.training.experiment import (ExperimentConfig, load_run, prepare_data,
-                                           run_experiment, save_run)
+from tfdeeprec.training.experiment import (ExperimentConfig, load_run, load_train,
+                                           prepare_data, run_experiment, save_run)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,8 @@ def test_rating_run_saves_reloads_and_reports(tmp_path, planted):
     assert 0 < test["rmse"] < 1.2 and test["mae"] <= test["rmse"]
     out = save_run(result, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == [
-        "config.json", "item_vocab.json", "metrics.json", "model", "user_vocab.json"]
+        "config.json", "item_vocab.json", "metrics.json", "model", "train.npz",
+        "user_vocab.json"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
     summary = json.loads((out / "metrics.json").read_text())
     assert summary["epochs"] == 3 and len(summary["history"]["loss"]) == 3
@@ -59,6 +60,10 @@ def test_rating_run_saves_reloads_and_reports(tmp_path, planted):
     np.testing.assert_allclose(model.predict(pairs, verbose=0),
                                result.model.predict(pairs, verbose=0), rtol=1e-6)
     assert users == result.data.user_vocab and items == result.data.item_vocab
+    train = load_train(out)
+    np.testing.assert_array_equal(train.user, result.data.train.user)
+    np.testing.assert_array_equal(train.rating, result.data.train.rating)
+    assert (train.num_users, train.num_items) == (len(users), len(items))
 
 
 def test_rating_split_carves_validation_from_train(planted):

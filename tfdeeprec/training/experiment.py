@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 
 import tfdeeprec
 from tfdeeprec._keras import keras, tf
@@ -222,7 +223,8 @@ def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteract
 
 
 def save_run(result: ExperimentResult, out_dir) -> Path:
-    """Writes the model (reloadable with ``load_model``), vocabularies, config and metrics.
+    """Writes the model (reloadable with ``load_model``), vocabularies, the encoded training
+    split (``train.npz``), config and metrics.
 
     The folder appears whole or not at all: it is written beside ``out_dir`` and renamed.
     """
@@ -233,6 +235,7 @@ def save_run(result: ExperimentResult, out_dir) -> Path:
         result.model.save(tmp / "model")
         result.data.user_vocab.save(tmp / "user_vocab.json")
         result.data.item_vocab.save(tmp / "item_vocab.json")
+        save_train(result.data.train, tmp / TRAIN_FILE)
         (tmp / "config.json").write_text(json.dumps(result.config.to_dict(), indent=2))
         (tmp / "metrics.json").write_text(json.dumps(run_summary(result), indent=2))
         if out_dir.exists():
@@ -242,6 +245,30 @@ def save_run(result: ExperimentResult, out_dir) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+TRAIN_FILE = "train.npz"
+
+
+def save_train(train: EncodedInteractions, path) -> None:
+    """The encoded training split: what an export needs for fallbacks and seen items."""
+    arrays = {"user": train.user, "item": train.item,
+              "sizes": np.array([train.num_users, train.num_items], np.int64)}
+    if train.rating is not None:
+        arrays["rating"] = train.rating
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
+def load_train(model_dir) -> EncodedInteractions | None:
+    """The training split saved by :func:`save_run`, or ``None`` for older run folders."""
+    path = Path(model_dir) / TRAIN_FILE
+    if not path.exists():
+        return None
+    with np.load(path) as arrays:
+        num_users, num_items = (int(v) for v in arrays["sizes"])
+        return EncodedInteractions(arrays["user"], arrays["item"], num_users, num_items,
+                                   arrays["rating"] if "rating" in arrays else None)
 
 
 def run_summary(result: ExperimentResult) -> dict:

@@ -1,0 +1,89 @@
+"""``assets/tfdeeprec.json``: what an export holds, how it was trained, what it answers."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import tfdeeprec
+from tfdeeprec._keras import tf
+from tfdeeprec.export import serving_module
+
+FORMAT = "tfdeeprec.serving/1"
+METADATA_FILE = "tfdeeprec.json"
+
+# Registry name -> model family (models absent here are their own family).
+FAMILIES = {"mf": "matrix_factorization", "gmf": "ncf", "mlp_ncf": "ncf", "neumf": "ncf",
+            "wide_deep": "wide_deep"}
+
+SIGNATURE_NOTES = {
+    "serving_default": "same as `score`",
+    "score": "one score per (user_id, item_id) pair; `known` is false when either ID is "
+             "out of vocabulary, and the score then follows `oov`",
+    "recommend": "the top `k` items for each user, best first. `k` (int32 scalar) is "
+                 "required and clipped to 1..max_k; `exclude` (string [batch, n], padded "
+                 "with \"\", n may be 0) lists items not to return. Over REST, use the "
+                 "columnar \"inputs\" format because `k` has no batch dimension. Rows with "
+                 "fewer than k eligible items are padded with item_id \"\" and score -inf",
+    "recommend_default": "`recommend` with k = max_k and no `exclude`",
+}
+
+
+def score_meaning(task: str) -> str:
+    return ("predicted rating" if task == "rating"
+            else "probability of interaction, sigmoid(logit)")
+
+
+def describe_signatures(signatures: dict) -> dict:
+    """Input and output names, dtypes and shapes (``null`` = any size) of each signature."""
+    described = {}
+    for key, function in signatures.items():
+        args, kwargs = function.structured_input_signature
+        specs = list(args) + list(kwargs.values())
+        described[key] = {
+            "inputs": {spec.name: _tensor(spec) for spec in specs},
+            "outputs": {out: _tensor(t) for out, t in sorted(function.structured_outputs.items())},
+            "notes": SIGNATURE_NOTES.get(key, ""),
+        }
+    return described
+
+
+def build_metadata(module, signatures: dict, *, model, user_vocab, item_vocab, name: str,
+                   version: int, requested_max_k: int, extra: dict | None = None) -> dict:
+    """The JSON document written to ``assets/tfdeeprec.json``.
+
+    ``extra`` adds (or overrides) top-level keys, e.g. ``training`` (the run's config),
+    ``metrics`` and ``run``.
+    """
+    extra = dict(extra or {})
+    registry_name = extra.get("training", {}).get("model", model.name)
+    document = {
+        "format": FORMAT,
+        "model": {"name": registry_name, "family": FAMILIES.get(registry_name, registry_name),
+                  "keras_name": model.name, "parameters": int(model.count_params())},
+        "task": module.task,
+        "score": score_meaning(module.task),
+        "versions": {"tfdeeprec": tfdeeprec.__version__, "tensorflow": tf.__version__},
+        "vocab": {"users": len(user_vocab) - 1, "items": len(item_vocab) - 1,
+                  "oov_index": 0, "note": "sizes exclude the OOV slot"},
+        "export": {"name": name, "version": version, "max_k": module.max_k,
+                   "requested_max_k": requested_max_k, "exclude_seen": module.exclude_seen,
+                   "created_unix": int(time.time())},
+        "oov": serving_module.OOV_BEHAVIOUR[module.task] | {
+            "known": serving_module.OOV_BEHAVIOUR["known"]},
+        "signatures": describe_signatures(signatures),
+        "training": None,
+        "metrics": None,
+    }
+    document.update(extra)
+    return document
+
+
+def read_metadata(export_dir) -> dict:
+    """Reads ``assets/tfdeeprec.json`` of a version folder (no TensorFlow needed)."""
+    return json.loads((Path(export_dir) / "assets" / METADATA_FILE).read_text())
+
+
+def _tensor(value) -> dict:
+    return {"dtype": value.dtype.name, "shape": value.shape.as_list()}

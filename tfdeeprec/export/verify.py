@@ -1,0 +1,71 @@
+"""Reload checks for an export: plain-TF object graph, and ``score`` equal to the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tfdeeprec._keras import tf
+from tfdeeprec.data import schema
+from tfdeeprec.data.vocabulary import Vocabulary
+
+# Op types whose presence would tie the graph to this Python process.
+_PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+class ExportVerificationError(RuntimeError):
+    """An export does not reload as plain TensorFlow or disagrees with its model."""
+
+
+def check_plain_tf(export_dir) -> None:
+    """Raises unless the SavedModel has no Keras objects, no Keras metadata, no Python ops.
+
+    Such an export loads with ``tf.saved_model.load`` without Keras or tfdeeprec.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    export_dir = Path(export_dir)
+    if (export_dir / "keras_metadata.pb").exists():
+        raise ExportVerificationError(f"{export_dir} holds keras_metadata.pb")
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((export_dir / "saved_model.pb").read_bytes())
+    for meta_graph in proto.meta_graphs:
+        for node in meta_graph.object_graph_def.nodes:
+            identifier = node.user_object.identifier if node.HasField("user_object") else ""
+            if "keras" in identifier.lower():
+                raise ExportVerificationError(f"{export_dir} holds a Keras object "
+                                              f"({identifier})")
+        functions = list(meta_graph.graph_def.library.function)
+        ops = {n.op for n in meta_graph.graph_def.node}
+        ops.update(n.op for f in functions for n in f.node_def)
+        if ops & _PYTHON_OPS:
+            raise ExportVerificationError(f"{export_dir} calls Python: {sorted(ops & _PYTHON_OPS)}")
+
+
+def verify_export(export_dir, model, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
+                  task: str, num_pairs: int = 256, seed: int = 0, atol: float = 1e-5) -> None:
+    """Reloads ``export_dir`` and checks ``score`` against ``model`` on random known pairs.
+
+    Raises:
+        ExportVerificationError: with the largest difference found.
+    """
+    check_plain_tf(export_dir)
+    rng = np.random.default_rng(seed)
+    users = rng.integers(1, len(user_vocab), size=num_pairs).astype(np.int32)
+    items = rng.integers(1, len(item_vocab), size=num_pairs).astype(np.int32)
+    expected = np.reshape(model({schema.USER_ID: users, schema.ITEM_ID: items},
+                                training=False), [-1]).astype(np.float32)
+    if task == "implicit":
+        expected = 1.0 / (1.0 + np.exp(-expected))
+    loaded = tf.saved_model.load(str(export_dir))
+    out = loaded.signatures["score"](
+        user_id=tf.constant(user_vocab.ids_of(users).astype(str)),
+        item_id=tf.constant(item_vocab.ids_of(items).astype(str)))
+    got, known = out["score"].numpy(), out["known"].numpy()
+    if not known.all():
+        raise ExportVerificationError(f"{export_dir}: known IDs reported unknown")
+    worst = float(np.max(np.abs(got - expected))) if num_pairs else 0.0
+    if worst > atol:
+        raise ExportVerificationError(f"{export_dir}: `score` differs from the model by up "
+                                      f"to {worst:.3g} (allowed {atol:g})")
