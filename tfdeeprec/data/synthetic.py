@@ -73,8 +73,8 @@ def make_synthetic_ratings(
 
     **Default (planted structure).** Users and items get latent factors ``p_u, q_i ~
     N(0, I / sqrt(embedding_dim))`` (so ``p_u . q_i`` has unit variance), biases
-    ``~ N(0, 0.3^2)`` and a global mean of 3.5; the true score is
-    ``3.5 + b_u + b_i + 1.5 * tanh(p_u . q_i)``. Each user gets
+    ``~ N(0, 0.3^2)`` and a global mean of 3.0; the true score is
+    ``3.0 + b_u + b_i + 1.5 * tanh(p_u . q_i)``. Each user gets
     ``clip(lognormal(log(mean_interactions), 0.6), 5, num_items)`` distinct items,
     drawn without replacement with weights ``popularity_i * exp(affinity_strength *
     tanh(p_u . q_i))`` where popularity is Zipf (``1 / rank ** popularity_exponent``,
@@ -148,7 +148,7 @@ def _plant_truth(rng, num_users, num_items, dim, exponent) -> SyntheticTruth:
         item_factors=rng.normal(0.0, scale, (num_items, dim)),
         user_bias=rng.normal(0.0, 0.3, num_users),
         item_bias=rng.normal(0.0, 0.3, num_items),
-        global_mean=3.5,
+        global_mean=3.0,
         interaction_scale=1.5,
         item_popularity=weights / weights.sum(),
     )
