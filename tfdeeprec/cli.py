@@ -55,6 +55,21 @@ def main(argv=None) -> int:
     export.add_argument("--data", default=None, help="defaults to the training source")
     export.add_argument("--threads", type=int, default=0)
 
+    serve = sub.add_parser("serve", help="serve exports over TF Serving's REST API")
+    serve.add_argument("--model-base", required=True, help="folder with NAME/VERSION/ exports")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: local only)")
+    serve.add_argument("--port", type=int, default=8501)
+    serve.add_argument("--max-batch-size", type=int, default=None,
+                       help="rows per dynamic batch")
+    serve.add_argument("--batch-timeout-ms", type=float, default=None,
+                       help="longest wait for a batch to fill")
+    serve.add_argument("--no-batching", action="store_true", help="run each request alone")
+    serve.add_argument("--max-body-bytes", type=int, default=None,
+                       help="larger request bodies get HTTP 413")
+    serve.add_argument("--poll-seconds", type=float, default=None,
+                       help="how often to look for new versions")
+    serve.add_argument("--threads", type=int, default=0)
+
     args = parser.parse_args(argv)
     _set_threads(args.threads)
     try:
@@ -69,6 +84,13 @@ def main(argv=None) -> int:
                               max_k=args.max_k, exclude_seen=not args.keep_seen,
                               data=args.data)
             print(f"exported {path}")
+        elif args.command == "serve":
+            from tfdeeprec.serving import serve as run_server
+            options = {key: getattr(args, key) for key in (
+                "max_batch_size", "batch_timeout_ms", "max_body_bytes", "poll_seconds")
+                if getattr(args, key) is not None}
+            run_server(args.model_base, args.host, args.port,
+                       enable_batching=not args.no_batching, **options)
         else:
             return _evaluate(args)
     except (ValueError, FileNotFoundError, FileExistsError) as err:
