@@ -93,7 +93,7 @@ def main(argv=None) -> int:
                        enable_batching=not args.no_batching, **options)
         else:
             return _evaluate(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
+    except (ValueError, OSError) as err:  # FileNotFoundError, FileExistsError, port in use
         print(f"tfdeeprec {args.command}: error: {err}", file=sys.stderr)
         return 2
     return 0
