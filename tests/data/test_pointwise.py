@@ -61,6 +61,7 @@ class TestMakeImplicitDataset:
         dataset = make_implicit_dataset(tiny_encoded, num_negatives=3, batch_size=4, seed=1)
         batches = list(dataset)
         assert [len(y) for _, y in batches] == [16, 16, 8]
+        assert int(dataset.cardinality()) == 3  # known, so Keras can run several steps a call
         features, label = _epoch(dataset)
         users = features[schema.USER_ID].reshape(-1, 4)
         items = features[schema.ITEM_ID].reshape(-1, 4)

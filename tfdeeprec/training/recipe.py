@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.losses.bpr_loss import BPRLoss
@@ -29,8 +29,17 @@ class TrainingConfig:
         early_stopping_patience (int): epochs without improvement; 0 disables. Default 3.
         reduce_lr_patience (int): epochs before the LR is cut; 0 disables. Default 2.
         reduce_lr_factor (float): Default 0.5.
-        steps_per_execution (int): batches per compiled call. Default 1.
-        jit_compile (bool): compile the train step with XLA. Default False.
+        steps_per_execution (int): batches run per call into the compiled train step.
+            Above 1, the Python round trip, the callbacks' per-batch hooks and the
+            ``TerminateOnNaN`` check happen once per call instead of once per batch,
+            which saves about a quarter of a NeuMF epoch on CPU (``bench/neumf_speed.py``);
+            the examples, the updates and the epoch's loss stay the same. 1 is used
+            instead under a multi-replica ``tf.distribute`` strategy (in TF 2.20 the
+            all-gather of embedding gradients fails inside Keras's multi-step loop) and,
+            by :func:`fit`, when the training or validation data's number of batches is
+            unknown (Keras needs it to run several). Default 32.
+        jit_compile (bool): compile the train step with XLA. Default False: on CPU it
+            made the NeuMF epoch slower (``bench/neumf_speed.py``); try it on GPUs.
         tensorboard_dir (str | None): write TensorBoard logs there.
         backup_dir (str | None): BackupAndRestore folder, to resume after a crash.
         seed (int): seeds Python, NumPy and TensorFlow. Default 0.
@@ -45,7 +54,7 @@ class TrainingConfig:
     early_stopping_patience: int = 3
     reduce_lr_patience: int = 2
     reduce_lr_factor: float = 0.5
-    steps_per_execution: int = 1
+    steps_per_execution: int = 32
     jit_compile: bool = False
     tensorboard_dir: str | None = None
     backup_dir: str | None = None
@@ -55,6 +64,10 @@ class TrainingConfig:
     def __post_init__(self):
         if self.epochs < 1:
             raise ValueError(f"`epochs` must be >= 1. Received: epochs={self.epochs}")
+        if (not isinstance(self.steps_per_execution, int)
+                or isinstance(self.steps_per_execution, bool) or self.steps_per_execution < 1):
+            raise ValueError("`steps_per_execution` must be an integer >= 1. "
+                             f"Received: steps_per_execution={self.steps_per_execution!r}")
         if self.loss is not None and self.loss not in LOSSES:
             raise ValueError(f"`loss` must be one of {LOSSES}. Received: loss={self.loss!r}")
 
@@ -76,7 +89,13 @@ def default_loss(task: str) -> str:
 
 
 def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> keras.Model:
-    """Compiles with the config's optimizer and the task's loss and metrics."""
+    """Compiles with the config's optimizer and the task's loss and metrics.
+
+    ``config.steps_per_execution`` becomes 1 when ``model`` belongs to a strategy with
+    more than one replica (see :class:`TrainingConfig`). Calling ``model.fit`` yourself
+    with more than one step per execution needs data of known length (or
+    ``steps_per_epoch``); :func:`fit` checks that for you.
+    """
     loss = config.loss or default_loss(task)
     if loss == "mse":
         loss_obj = keras.losses.MeanSquaredError()
@@ -88,9 +107,11 @@ def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> kera
     else:
         loss_obj = BPRLoss()
         metrics = []
+    steps_per_execution = config.steps_per_execution
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        steps_per_execution = 1
     model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate),
-                  loss=loss_obj, metrics=metrics,
-                  steps_per_execution=config.steps_per_execution,
+                  loss=loss_obj, metrics=metrics, steps_per_execution=steps_per_execution,
                   jit_compile=config.jit_compile)
     return model
 
@@ -144,6 +165,8 @@ def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
     2
     """
     config = config or TrainingConfig()
+    if not (_length_known(train_data) and _length_known(validation_data)):
+        config = dataclasses.replace(config, steps_per_execution=1)
     keras.utils.set_random_seed(config.seed)
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
@@ -157,3 +180,10 @@ def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
                         callbacks=all_callbacks, verbose=config.verbose)
     return FitResult(model=model, history=history.history, epoch_seconds=timer.seconds,
                      seconds=time.perf_counter() - start)
+
+
+def _length_known(data) -> bool:
+    """False for a ``tf.data.Dataset`` whose number of batches is unknown or infinite."""
+    if isinstance(data, tf.data.Dataset):
+        return int(data.cardinality()) >= 0
+    return True
