@@ -161,9 +161,12 @@ def format_table(header, rows) -> str:
 
 
 def _set_threads(threads: int) -> None:
+    import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
+    from tfdeeprec._keras import tf
+    # Each evaluation wraps the model in a fresh tf.function; TF's retracing notice about
+    # that is noise on a terminal. Errors still print.
+    tf.get_logger().setLevel("ERROR")
     if threads:
-        import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
-        from tfdeeprec._keras import tf
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
 
