@@ -170,3 +170,17 @@ def _check_not_exhausted(keys: np.ndarray, weights: np.ndarray, num_items: int) 
     if full.size:
         raise DataError(f"user {int(full[0])} has every item that can be drawn as a positive, "
                         "so no negative exists for it", column="user", value=int(full[0]))
+
+
+def resolve_sampler(encoded, sampler: NegativeSampler | None = None, *,
+                    distribution: str = "uniform", alpha: float = 0.75,
+                    seed: int = 0) -> NegativeSampler:
+    """The given sampler, checked against ``encoded``, or a new one built from it."""
+    if sampler is None:
+        return NegativeSampler.from_encoded(encoded, distribution=distribution, alpha=alpha,
+                                            seed=seed)
+    if sampler.num_items != encoded.num_items:
+        raise ValueError("`sampler` must cover the same items as `encoded`. Received: "
+                         f"sampler.num_items={sampler.num_items}, "
+                         f"encoded.num_items={encoded.num_items}")
+    return sampler

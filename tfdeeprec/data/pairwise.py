@@ -6,7 +6,7 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data._batching import index_batches
 from tfdeeprec.data.encoded import EncodedInteractions
-from tfdeeprec.data.negative_sampler import NegativeSampler
+from tfdeeprec.data.negative_sampler import NegativeSampler, resolve_sampler
 
 
 def make_pairwise_dataset(encoded: EncodedInteractions, *,
@@ -40,13 +40,8 @@ def make_pairwise_dataset(encoded: EncodedInteractions, *,
     """
     batches = index_batches(len(encoded), batch_size=batch_size, shuffle=shuffle, seed=seed,
                             drop_remainder=drop_remainder)
-    if sampler is None:
-        sampler = NegativeSampler.from_encoded(encoded, distribution=distribution, alpha=alpha,
-                                               seed=seed)
-    elif sampler.num_items != encoded.num_items:
-        raise ValueError("`sampler` must cover the same items as `encoded`. Received: "
-                         f"sampler.num_items={sampler.num_items}, "
-                         f"encoded.num_items={encoded.num_items}")
+    sampler = resolve_sampler(encoded, sampler, distribution=distribution, alpha=alpha,
+                              seed=seed)
     users, items = tf.constant(encoded.user), tf.constant(encoded.item)
 
     def triples(rows, batch_seed):
