@@ -32,9 +32,13 @@ test-python: install
 test-r: install r-deps
 	RETICULATE_PYTHON=$(abspath $(PY)) Rscript -e 'testthat::test_local("r_bridge", stop_on_failure = TRUE)'
 
+# Each writes bench/results/NAME.json and its README table; ml-100k comes from
+# ../shared/data/fetch_ml100k.sh. About 45 minutes on 2 cores in all.
+BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_models \
+	two_tower_ml100k retrieval serving_load
+
 bench: install
-	$(PY) bench/negative_sampling.py
-	$(PY) bench/full_ranking_eval.py
+	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
