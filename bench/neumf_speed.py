@@ -7,9 +7,10 @@ FOLDER holds ml-100k.inter (default: the folder printed by
 MLP embeddings, MLP [128, 64], Adam with learning rate 0.001, binary cross-entropy,
 1 uniform negative per positive, 2048 examples per batch, on the 80,808 training
 positives of the per-user 8:1:1 split (seed 0): 161,616 examples in 79 batches per
-epoch, and the same 357,569 weights, on every side. tfdeeprec's batch is 1024 positives, each
-followed by its negative (``make_implicit_dataset(num_negatives=1, batch_size=1024)``),
-which is the same 2048 examples per batch.
+epoch, and the same 357,569 weights, on every side. tfdeeprec's batch is 1024
+positives, each followed by its negative (``make_implicit_dataset(num_negatives=1,
+batch_size=1024)``): the same 2048 examples per batch as RecBole's, whose batch size
+counts examples.
 
 Sides, each in a fresh process per thread setting (TensorFlow's intra- and inter-op
 pools both set to the thread count before any op runs):
@@ -20,7 +21,8 @@ pools both set to the thread count before any op runs):
   ``model.fit(numpy arrays, batch_size=2048, shuffle=True)`` with keras Adam.
 - ``keras (tf.data)``: the same, fed by ``from_tensor_slices(...).shuffle().batch(2048)``.
 - ``tfdeeprec``: ``build_neumf`` + ``make_implicit_dataset`` + ``training.fit`` with the
-  default ``TrainingConfig`` (SparseAdam, ``steps_per_execution=32``, no XLA); then with
+  default ``TrainingConfig`` (SparseAdam, ``steps_per_execution=32``, no XLA; ``fit``
+  repeats the data so one iterator serves every epoch); then with
   ``steps_per_execution=1`` (the old default) and with ``jit_compile=True``, to show
   what those settings do.
 

@@ -85,6 +85,18 @@ class TestStepsPerExecution:
         np.testing.assert_allclose(losses[2], losses[0], rtol=1e-6)
         assert TrainingConfig().steps_per_execution == 32
 
+    def test_repeating_the_data_matches_keras_epochs(self):
+        # fit() repeats a dataset of known length (one iterator per run); the epochs
+        # must be the ones model.fit gets from a fresh iterator per epoch.
+        config = TrainingConfig(epochs=3, learning_rate=0.05, verbose=0, seed=4)
+        build = lambda: build_mf(20, 15, task="rating", embedding_dim=4, global_mean=3.0)
+        data = _ratings().shuffle(8, seed=1, reshuffle_each_iteration=False)
+        ours = fit(build, data, task="rating", config=config).history["loss"]
+        keras.utils.set_random_seed(config.seed)
+        model = compile_model(build(), "rating", config)
+        plain = model.fit(data, epochs=3, verbose=0).history["loss"]
+        np.testing.assert_allclose(ours, plain, rtol=1e-6)
+
     def test_data_of_unknown_length_falls_back_to_one_step(self):
         unknown = _ratings().filter(lambda features, rating: True)
         assert int(unknown.cardinality()) == tf.data.UNKNOWN_CARDINALITY

@@ -32,12 +32,13 @@ class TrainingConfig:
         steps_per_execution (int): batches run per call into the compiled train step.
             Above 1, the Python round trip, the callbacks' per-batch hooks and the
             ``TerminateOnNaN`` check happen once per call instead of once per batch,
-            which saves about a quarter of a NeuMF epoch on CPU (``bench/neumf_speed.py``);
-            the examples, the updates and the epoch's loss stay the same. 1 is used
-            instead under a multi-replica ``tf.distribute`` strategy (in TF 2.20 the
-            all-gather of embedding gradients fails inside Keras's multi-step loop) and,
-            by :func:`fit`, when the training or validation data's number of batches is
-            unknown (Keras needs it to run several). Default 32.
+            which takes about a third off a NeuMF epoch on ml-100k with 1 CPU thread
+            (``bench/neumf_speed.py``); the examples, the updates and the epoch's loss
+            stay the same. 1 is used instead under a multi-replica ``tf.distribute``
+            strategy (in TF 2.20 the all-gather of embedding gradients fails inside
+            Keras's multi-step loop) and, by :func:`fit`, when the training or
+            validation data's number of batches is unknown (Keras needs it to run
+            several). Default 32.
         jit_compile (bool): compile the train step with XLA. Default False: on CPU it
             made the NeuMF epoch slower (``bench/neumf_speed.py``); try it on GPUs.
         tensorboard_dir (str | None): write TensorBoard logs there.
@@ -143,6 +144,12 @@ def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
         strategy: tf.distribute.Strategy | None = None) -> FitResult:
     """Builds the model inside ``strategy``'s scope, compiles it and fits it.
 
+    A ``train_data`` dataset of known length is repeated and fitted with
+    ``steps_per_epoch`` set to that length, so its iterator (and the functions of its
+    pipeline) is built once per run instead of once per epoch; every epoch still sees
+    each batch once, and a pipeline that reshuffles or resamples per pass (as
+    tfdeeprec's do) still does so every epoch.
+
     Args:
         build_model: returns the (uncompiled) model to train; called inside the scope.
         train_data: a ``tf.data.Dataset`` of ``(features, labels)``.
@@ -175,9 +182,16 @@ def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
     all_callbacks = [*callbacks, timer,
                      *standard_callbacks(config, has_validation=validation_data is not None
                                          or any(hasattr(c, "evaluator") for c in callbacks))]
+    steps_per_epoch = None
+    if isinstance(train_data, tf.data.Dataset) and int(train_data.cardinality()) > 0:
+        # One iterator for the whole run: Keras would otherwise build a new one at the
+        # start of every epoch, instantiating the pipeline's functions again each time.
+        steps_per_epoch = int(train_data.cardinality())
+        train_data = train_data.repeat()
     start = time.perf_counter()
     history = model.fit(train_data, validation_data=validation_data, epochs=config.epochs,
-                        callbacks=all_callbacks, verbose=config.verbose)
+                        steps_per_epoch=steps_per_epoch, callbacks=all_callbacks,
+                        verbose=config.verbose)
     return FitResult(model=model, history=history.history, epoch_seconds=timer.seconds,
                      seconds=time.perf_counter() - start)
 
