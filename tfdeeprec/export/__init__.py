@@ -43,6 +43,15 @@ an untrained embedding row:
 * ``recommend`` for an unknown user ranks by that same fallback (item mean rating or
   popularity).
 
+Retrieval (two-tower) models go through ``export_retrieval`` (``export_run`` picks it for
+them) and give up to three TF Serving models with one version: ``NAME`` (``score`` and
+``recommend`` over an exact brute-force index, stock TF ops only), ``NAME_scann`` (the
+same signatures over a ScaNN index, saved with the ``Scann`` op namespace; loading it
+needs ScaNN's TF ops) and ``NAME_query_tower`` (``embed`` and ``item_embedding``, for
+your own ANN service). Their ``score`` is the dot product of the tower embeddings and
+an unknown user gets the most popular items (:data:`RETRIEVAL_OOV`); see
+:mod:`tfdeeprec.export.retrieval_module`.
+
 ``assets/tfdeeprec.json`` records the model name and family, task, versions,
 vocabulary sizes, training config, metrics, export options, this OOV behaviour and each
 signature's inputs and outputs.
@@ -50,12 +59,16 @@ signature's inputs and outputs.
 
 from tfdeeprec.export.exporter import export_model, export_run
 from tfdeeprec.export.metadata import METADATA_FILE, read_metadata
+from tfdeeprec.export.retrieval_exporter import export_retrieval, retrieval_export_names
+from tfdeeprec.export.retrieval_module import (RETRIEVAL_OOV, QueryTowerModule,
+                                               RetrievalServingModule)
 from tfdeeprec.export.serving_module import OOV_BEHAVIOUR, FallbackTables, ServingModule
 from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_export
 from tfdeeprec.export.versioning import (existing_versions, next_version, validate_name,
                                          validate_version)
 
-__all__ = ["METADATA_FILE", "OOV_BEHAVIOUR", "ExportVerificationError", "FallbackTables",
-           "ServingModule", "check_plain_tf", "existing_versions", "export_model",
+__all__ = ["METADATA_FILE", "OOV_BEHAVIOUR", "RETRIEVAL_OOV", "ExportVerificationError",
+           "FallbackTables", "QueryTowerModule", "RetrievalServingModule", "ServingModule",
+           "export_retrieval", "retrieval_export_names", "check_plain_tf", "existing_versions", "export_model",
            "export_run", "next_version", "read_metadata", "validate_name",
            "validate_version", "verify_export"]

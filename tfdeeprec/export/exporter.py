@@ -72,20 +72,30 @@ def export_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, task:
                               item_vocab=item_vocab, name=name, version=version,
                               requested_max_k=int(max_k), extra=metadata)
     with atomic_version_dir(base, name, version) as tmp:
-        staging = tmp / ".staging"
-        staging.mkdir()
-        (staging / METADATA_FILE).write_text(json.dumps(document, indent=2, default=str))
-        module.metadata_file = tf.saved_model.Asset(str(staging / METADATA_FILE))
-        tf.saved_model.save(module, str(tmp), signatures=signatures)
-        shutil.rmtree(staging)
+        write_saved_model(tmp, module, signatures, document)
         if verify:
             verify_export(tmp, model, user_vocab, item_vocab, task=task)
     return Path(base) / name / str(version)
 
 
+def write_saved_model(folder: Path, module, signatures: dict, document: dict,
+                      options: tf.saved_model.SaveOptions | None = None) -> None:
+    """Saves ``module`` in ``folder`` with ``document`` as ``assets/tfdeeprec.json``."""
+    staging = folder / ".staging"
+    staging.mkdir()
+    (staging / METADATA_FILE).write_text(json.dumps(document, indent=2, default=str))
+    module.metadata_file = tf.saved_model.Asset(str(staging / METADATA_FILE))
+    tf.saved_model.save(module, str(folder), signatures=signatures, options=options)
+    shutil.rmtree(staging)
+
+
 def export_run(model_dir, base, name: str, version: int | None = None, *, max_k: int = 100,
-               exclude_seen: bool = True, data=None) -> Path:
+               exclude_seen: bool = True, data=None, scann: bool | None = None) -> Path:
     """Exports a ``tfdeeprec train --out`` folder (``save_run``) to ``base/name/version``.
+
+    A two-tower run goes through :func:`~tfdeeprec.export.export_retrieval`: ``name``
+    is then its brute-force export, written with ``name_scann`` (when ``scann`` allows,
+    see there) and ``name_query_tower``; the returned path is the brute-force one.
 
     The run's saved training split (``train.npz``) provides the OOV fallbacks and the
     seen items. Without it (or when ``data`` is given) the split is rebuilt from the
@@ -97,6 +107,8 @@ def export_run(model_dir, base, name: str, version: int | None = None, *, max_k:
         data: the training source when it is not ``config.data`` (anything
             ``load_interactions`` reads: a path, a name, a DataFrame, an
             ``InteractionFrame``). Default: the run's own ``config.data``.
+        scann (bool | None): two-tower runs only: write the ScaNN twin (``None``: when
+            ScaNN is installed).
 
     Example (shell): ``tfdeeprec export --model-dir out/run --base models --name neumf``.
     """
@@ -121,6 +133,12 @@ def export_run(model_dir, base, name: str, version: int | None = None, *, max_k:
     extra = {"training": config.to_dict(), "metrics": summary.get("metrics"),
              "run": {key: summary[key] for key in _RUN_KEYS if key in summary}
              | {"training_source": source}}
+    if hasattr(model, "query_tower") and hasattr(model, "candidate_tower"):
+        from tfdeeprec.export.retrieval_exporter import export_retrieval
+        paths = export_retrieval(model, user_vocab, item_vocab, base=base, name=name,
+                                 train=train, version=version, metadata=extra, max_k=max_k,
+                                 exclude_seen=exclude_seen, scann=scann)
+        return paths["brute_force"]
     return export_model(model, user_vocab, item_vocab, task=config.task, base=base, name=name,
                         train=train, version=version, metadata=extra, max_k=max_k,
                         exclude_seen=exclude_seen)

@@ -6,6 +6,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 import tfdeeprec
 from tfdeeprec._keras import tf
 from tfdeeprec.export import serving_module
@@ -15,7 +17,7 @@ METADATA_FILE = "tfdeeprec.json"
 
 # Registry name -> model family (models absent here are their own family).
 FAMILIES = {"mf": "matrix_factorization", "gmf": "ncf", "mlp_ncf": "ncf", "neumf": "ncf",
-            "wide_deep": "wide_deep"}
+            "wide_deep": "wide_deep", "two_tower": "retrieval"}
 
 SIGNATURE_NOTES = {
     "serving_default": "same as `score`",
@@ -27,12 +29,22 @@ SIGNATURE_NOTES = {
                  "columnar \"inputs\" format because `k` has no batch dimension. Rows with "
                  "fewer than k eligible items are padded with item_id \"\" and score -inf",
     "recommend_default": "`recommend` with k = max_k and no `exclude`",
+    "embed": "the query tower's embedding of each user_id (zeros when `known` is false)",
+    "item_embedding": "the candidate tower's embedding of each item_id (zeros when `known` "
+                      "is false); a pair's score is the dot product of the two embeddings",
 }
+SIGNATURE_NOTES["serving_default"] = "same as `score` (the query tower export: same as `embed`)"
+
+_SCORES = {"rating": "predicted rating",
+           "implicit": "probability of interaction, sigmoid(logit)",
+           "retrieval": "dot product of the query and candidate tower embeddings (their "
+                        "cosine similarity: the towers L2-normalise their outputs)",
+           "query_tower": "no score: `embed` returns query embeddings; score = dot product "
+                          "with `item_embedding`"}
 
 
 def score_meaning(task: str) -> str:
-    return ("predicted rating" if task == "rating"
-            else "probability of interaction, sigmoid(logit)")
+    return _SCORES[task]
 
 
 def describe_signatures(signatures: dict) -> dict:
@@ -61,17 +73,17 @@ def build_metadata(module, signatures: dict, *, model, user_vocab, item_vocab, n
     document = {
         "format": FORMAT,
         "model": {"name": registry_name, "family": FAMILIES.get(registry_name, registry_name),
-                  "keras_name": model.name, "parameters": int(model.count_params())},
+                  "keras_name": model.name, "parameters": _count_params(model)},
         "task": module.task,
         "score": score_meaning(module.task),
         "versions": {"tfdeeprec": tfdeeprec.__version__, "tensorflow": tf.__version__},
         "vocab": {"users": len(user_vocab) - 1, "items": len(item_vocab) - 1,
                   "oov_index": 0, "note": "sizes exclude the OOV slot"},
-        "export": {"name": name, "version": version, "max_k": module.max_k,
-                   "requested_max_k": requested_max_k, "exclude_seen": module.exclude_seen,
+        "export": {"name": name, "version": version, "max_k": getattr(module, "max_k", None),
+                   "requested_max_k": requested_max_k,
+                   "exclude_seen": getattr(module, "exclude_seen", None),
                    "created_unix": int(time.time())},
-        "oov": serving_module.OOV_BEHAVIOUR[module.task] | {
-            "known": serving_module.OOV_BEHAVIOUR["known"]},
+        "oov": module.oov_behaviour | {"known": serving_module.OOV_BEHAVIOUR["known"]},
         "signatures": describe_signatures(signatures),
         "training": None,
         "metrics": None,
@@ -83,6 +95,11 @@ def build_metadata(module, signatures: dict, *, model, user_vocab, item_vocab, n
 def read_metadata(export_dir) -> dict:
     """Reads ``assets/tfdeeprec.json`` of a version folder (no TensorFlow needed)."""
     return json.loads((Path(export_dir) / "assets" / METADATA_FILE).read_text())
+
+
+def _count_params(model) -> int:
+    """Weights of the model (also for subclassed models that fit without being called)."""
+    return int(sum(np.prod(w.shape) for w in model.weights))
 
 
 def _tensor(value) -> dict:

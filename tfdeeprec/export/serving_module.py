@@ -95,9 +95,7 @@ class FallbackTables:
             item = _mean_by(known.item, rating, train.num_items, overall)
             item[0] = overall
         else:
-            users_per_item = np.bincount(keys % train.num_items, minlength=train.num_items)
-            item = users_per_item / len(np.unique(known.user))
-            item[0] = 0.0
+            item = item_popularity(train)
             user = np.zeros(train.num_users)
         return cls(user.astype(np.float32), item.astype(np.float32), keys)
 
@@ -129,12 +127,13 @@ class ServingModule(tf.Module):
         if fallbacks.item.shape != (num_items,) or fallbacks.user.shape != (len(user_vocab),):
             raise ValueError("`fallbacks` do not match the vocabulary sizes")
         self.task = task
+        self.oov_behaviour = OOV_BEHAVIOUR[task]
         self.max_k = min(int(max_k), num_items - 1)
         self.exclude_seen = bool(exclude_seen)
         # Tracked state: the model's weights (not the model), tables, per-index vectors.
         self.model_variables = list(model.variables)
-        self.user_table = _index_table(user_vocab)
-        self.item_table = _index_table(item_vocab)
+        self.user_table = index_table(user_vocab)
+        self.item_table = index_table(item_vocab)
         self.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
                                        trainable=False, dtype=tf.string, name="item_tokens")
         self.user_fallback = tf.Variable(fallbacks.user, trainable=False, name="user_fallback")
@@ -240,12 +239,29 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
     module.recommend_default = recommend_default
 
 
-def _index_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
+def index_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
     """Raw ID -> index ``1..n``; anything else -> 0 (the Vocabulary's mapping)."""
     keys = tf.constant(vocab.tokens, tf.string)
     values = tf.range(1, len(vocab), dtype=tf.int64)
     return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values),
                                      default_value=Vocabulary.OOV_INDEX)
+
+
+def item_popularity(train: EncodedInteractions) -> np.ndarray:
+    """Share of training users who interacted with each item (index 0: 0), float32 ``[n]``.
+
+    >>> train = EncodedInteractions(np.array([1, 2, 2]), np.array([1, 1, 2]), 3, 4)
+    >>> item_popularity(train).tolist()
+    [0.0, 1.0, 0.5, 0.0]
+    """
+    known = train.known()
+    if len(known) == 0:
+        raise ValueError("the training interactions hold no known (user, item) pair")
+    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
+    users_per_item = np.bincount(keys % train.num_items, minlength=train.num_items)
+    popularity = users_per_item / len(np.unique(known.user))
+    popularity[0] = 0.0
+    return popularity.astype(np.float32)
 
 
 def _mean_by(index: np.ndarray, values: np.ndarray, size: int, default: float) -> np.ndarray:

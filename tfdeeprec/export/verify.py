@@ -18,10 +18,12 @@ class ExportVerificationError(RuntimeError):
     """An export does not reload as plain TensorFlow or disagrees with its model."""
 
 
-def check_plain_tf(export_dir) -> None:
+def check_plain_tf(export_dir, *, allow_scann: bool = False) -> None:
     """Raises unless the SavedModel has no Keras objects, no Keras metadata, no Python ops.
 
-    Such an export loads with ``tf.saved_model.load`` without Keras or tfdeeprec.
+    Such an export loads with ``tf.saved_model.load`` without Keras or tfdeeprec. Unless
+    ``allow_scann``, ScaNN's ops (``Scann*``) are refused too, so the export needs stock
+    TensorFlow only.
     """
     from tensorflow.core.protobuf import saved_model_pb2
 
@@ -41,6 +43,9 @@ def check_plain_tf(export_dir) -> None:
         ops.update(n.op for f in functions for n in f.node_def)
         if ops & _PYTHON_OPS:
             raise ExportVerificationError(f"{export_dir} calls Python: {sorted(ops & _PYTHON_OPS)}")
+        scann = sorted(op for op in ops if op.startswith("Scann"))
+        if scann and not allow_scann:
+            raise ExportVerificationError(f"{export_dir} needs ScaNN's ops: {scann}")
 
 
 def verify_export(export_dir, model, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
@@ -50,22 +55,33 @@ def verify_export(export_dir, model, user_vocab: Vocabulary, item_vocab: Vocabul
     Raises:
         ExportVerificationError: with the largest difference found.
     """
+    def expected(users, items):
+        out = np.reshape(model({schema.USER_ID: users, schema.ITEM_ID: items},
+                               training=False), [-1]).astype(np.float32)
+        return 1.0 / (1.0 + np.exp(-out)) if task == "implicit" else out
+
     check_plain_tf(export_dir)
+    verify_scores(tf.saved_model.load(str(export_dir)), expected, user_vocab, item_vocab,
+                  name=str(export_dir), num_pairs=num_pairs, seed=seed, atol=atol)
+
+
+def verify_scores(loaded, expected, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
+                  name: str, num_pairs: int = 256, seed: int = 0, atol: float = 1e-5) -> None:
+    """Checks a loaded export's ``score`` against ``expected(users, items)`` (indices).
+
+    Raises:
+        ExportVerificationError: with the largest difference found.
+    """
     rng = np.random.default_rng(seed)
     users = rng.integers(1, len(user_vocab), size=num_pairs).astype(np.int32)
     items = rng.integers(1, len(item_vocab), size=num_pairs).astype(np.int32)
-    expected = np.reshape(model({schema.USER_ID: users, schema.ITEM_ID: items},
-                                training=False), [-1]).astype(np.float32)
-    if task == "implicit":
-        expected = 1.0 / (1.0 + np.exp(-expected))
-    loaded = tf.saved_model.load(str(export_dir))
     out = loaded.signatures["score"](
         user_id=tf.constant(user_vocab.ids_of(users).astype(str)),
         item_id=tf.constant(item_vocab.ids_of(items).astype(str)))
     got, known = out["score"].numpy(), out["known"].numpy()
     if not known.all():
-        raise ExportVerificationError(f"{export_dir}: known IDs reported unknown")
-    worst = float(np.max(np.abs(got - expected))) if num_pairs else 0.0
+        raise ExportVerificationError(f"{name}: known IDs reported unknown")
+    worst = float(np.max(np.abs(got - expected(users, items)))) if num_pairs else 0.0
     if worst > atol:
-        raise ExportVerificationError(f"{export_dir}: `score` differs from the model by up "
+        raise ExportVerificationError(f"{name}: `score` differs from the model by up "
                                       f"to {worst:.3g} (allowed {atol:g})")

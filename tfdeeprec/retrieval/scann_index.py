@@ -245,8 +245,8 @@ def build_scann_index(candidate_embeddings, candidate_ids=None, *, k_max: int = 
     """A ScaNN index with parameters from the catalogue size, or its brute-force twin.
 
     Parameters left as ``None`` come from :func:`scann_parameters`. With
-    ``tuning_queries`` (float32 ``[Q, d]``, e.g. a sample of query-tower outputs) the
-    number of leaves to search is instead the smallest of 1, 2, 4, ... (and finally all
+    ``tuning_queries`` (float32 ``[Q, d]``, e.g. a sample of query-tower outputs) and no
+    ``num_leaves_to_search``, the number of leaves to search is instead the smallest of 1, 2, 4, ... (and finally all
     leaves) whose recall@10 against the exact top 10 of those queries reaches
     ``target_recall``; the measured curve is kept in ``index.parameters["tuning"]``.
 
@@ -289,6 +289,7 @@ def build_scann_index(candidate_embeddings, candidate_ids=None, *, k_max: int = 
         return BruteForceIndex(candidate_embeddings, candidate_ids, k_max=k_max, **passed)
 
     embeddings = np.asarray(candidate_embeddings, np.float32)
+    tune = tuning_queries is not None and num_leaves_to_search is None
     rule = scann_parameters(len(embeddings), k_max)
     if num_leaves is None and num_leaves_to_search is None:
         num_leaves, num_leaves_to_search = rule["num_leaves"], rule["num_leaves_to_search"]
@@ -300,7 +301,7 @@ def build_scann_index(candidate_embeddings, candidate_ids=None, *, k_max: int = 
                        num_leaves_to_search=num_leaves_to_search,
                        reorder_k=rule["reorder_k"] if reorder_k is None else reorder_k,
                        **kwargs)
-    if tuning_queries is not None and num_leaves is not None:
+    if tune and num_leaves is not None:
         _tune_leaves(index, embeddings, np.asarray(tuning_queries, np.float32), target_recall)
     return index
 

@@ -315,13 +315,11 @@ def _stamp(path: str) -> tuple:
 
 def _load(name: str, version: int, path: str) -> Servable:
     log.info("loading %s version %d from %s", name, version, path)
-    try:
-        loaded = tf.saved_model.load(path)
-    except tf.errors.NotFoundError as err:
-        if "Scann" not in str(err) or not _load_scann_ops():
-            raise
-        loaded = tf.saved_model.load(path)
-    defs = _signature_defs(path)
+    proto = _saved_model_proto(path)
+    if _uses_scann(proto):
+        _load_scann_ops()
+    loaded = tf.saved_model.load(path)
+    defs = _signature_defs(proto)
     signatures = {}
     for key, function in loaded.signatures.items():
         try:
@@ -333,7 +331,7 @@ def _load(name: str, version: int, path: str) -> Servable:
     return Servable(name, version, path, loaded, signatures)
 
 
-def _signature_defs(path: str) -> dict:
+def _saved_model_proto(path: str) -> saved_model_pb2.SavedModel:
     proto = saved_model_pb2.SavedModel()
     pb = os.path.join(path, "saved_model.pb")
     if os.path.isfile(pb):
@@ -342,17 +340,34 @@ def _signature_defs(path: str) -> dict:
     else:
         with open(os.path.join(path, "saved_model.pbtxt")) as f:
             text_format.Parse(f.read(), proto)
+    return proto
+
+
+def _uses_scann(proto: saved_model_pb2.SavedModel) -> bool:
+    """Whether any graph or function of the SavedModel calls ScaNN's ops (``Scann>...``)."""
+    for meta_graph in proto.meta_graphs:
+        nodes = list(meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            nodes.extend(function.node_def)
+        if any(node.op.startswith("Scann") for node in nodes):
+            return True
+    return False
+
+
+def _signature_defs(proto: saved_model_pb2.SavedModel) -> dict:
     for meta_graph in proto.meta_graphs:
         if "serve" in meta_graph.meta_info_def.tags:
             return dict(meta_graph.signature_def)
     return dict(proto.meta_graphs[0].signature_def) if proto.meta_graphs else {}
 
 
-def _load_scann_ops() -> bool:
-    """Registers ScaNN's TF ops (for ScaNN-backed exports) if the package is installed."""
+def _load_scann_ops() -> None:
+    """Registers ScaNN's TF ops (for ScaNN-backed exports), or raises a clear error."""
     try:
         import scann.scann_ops.py.scann_ops  # noqa: F401  (registers the ops on import)
-    except ImportError:
-        log.error("the SavedModel needs ScaNN's TF ops; install `scann` to serve it")
-        return False
-    return True
+    except Exception as err:  # ImportError, or ops built for another TensorFlow
+        raise RuntimeError(
+            "the SavedModel calls ScaNN's TF ops (Scann>...), which are not available here "
+            f"({type(err).__name__}: {err}); install them with `pip install scann==1.4.2` "
+            "(built for TF 2.20), or serve the export's brute-force twin, which has the "
+            "same signatures") from err

@@ -1,0 +1,208 @@
+"""export_retrieval: a two-tower model -> a brute-force export, its ScaNN twin, the query tower."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from tfdeeprec._keras import tf
+from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.vocabulary import Vocabulary
+from tfdeeprec.export.exporter import write_saved_model
+from tfdeeprec.export.metadata import build_metadata
+from tfdeeprec.export.retrieval_module import (QueryTowerModule, RetrievalServingModule,
+                                               retrieval_candidates)
+from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_scores
+from tfdeeprec.export.versioning import (atomic_version_dir, next_version, resolve_version,
+                                         validate_name)
+from tfdeeprec.models.two_tower import tower_embeddings
+from tfdeeprec.retrieval import BruteForceIndex, build_scann_index, scann_available
+from tfdeeprec.retrieval.scann_index import INSTALL_HINT
+
+SCANN_SUFFIX = "_scann"
+QUERY_TOWER_SUFFIX = "_query_tower"
+SCANN_SAVE_OPTIONS = {"namespace_whitelist": ["Scann"]}
+AGREEMENT_USERS = 1000  # users whose ScaNN and exact top 10 are compared at export
+TUNING_QUERIES = 2000   # query embeddings used to tune ScaNN's leaves to search
+
+
+def retrieval_export_names(name: str) -> dict:
+    """The model names of a retrieval export: ``name`` is the brute-force twin.
+
+    >>> retrieval_export_names("movies")
+    {'brute_force': 'movies', 'scann': 'movies_scann', 'query_tower': 'movies_query_tower'}
+    """
+    name = validate_name(name)
+    return {"brute_force": name, "scann": name + SCANN_SUFFIX,
+            "query_tower": name + QUERY_TOWER_SUFFIX}
+
+
+def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, base,
+                     name: str, train: EncodedInteractions, version: int | None = None,
+                     metadata: dict | None = None, max_k: int = 100,
+                     exclude_seen: bool = True, scann: bool | None = None,
+                     scann_options: dict | None = None, verify: bool = True) -> dict:
+    """Writes a two-tower model as up to three TF Serving models, one shared version.
+
+    * ``base/name/V``: ``score`` and ``recommend`` over an exact
+      :class:`~tfdeeprec.retrieval.BruteForceIndex`: stock TF ops only, so stock TF
+      Serving, R and Java load it.
+    * ``base/name_scann/V``: the same signatures over a ScaNN index (parameters from
+      the catalogue size, leaves to search tuned on the training users' queries;
+      ``scann_options`` override them, see :func:`~tfdeeprec.retrieval.build_scann_index`).
+      Saved with the ``Scann`` op namespace allowed; loading it needs ScaNN's TF ops
+      (``pip install scann==1.4.2``, or a TF Serving build with them).
+    * ``base/name_query_tower/V``: the query tower alone (``embed``) and the candidate
+      embeddings (``item_embedding``), for your own ANN service.
+
+    Signatures, scores and out-of-vocabulary behaviour are described in
+    :mod:`tfdeeprec.export.retrieval_module`. Each version folder appears atomically;
+    the three are written and checked first, then renamed together. Each metadata file
+    (``assets/tfdeeprec.json``) names the others under ``retrieval.exports``; the ScaNN
+    one records its recall@10 against the brute-force twin on up to 1,000 training
+    users (``retrieval.scann_recall_at_10``).
+
+    Args:
+        model: a trained :class:`~tfdeeprec.models.two_tower.TwoTower`.
+        user_vocab, item_vocab, train, base, version, metadata, max_k, exclude_seen: as in
+            :func:`~tfdeeprec.export.export_model`.
+        name (str): the brute-force twin's model name; the others add ``_scann`` and
+            ``_query_tower``.
+        scann (bool | None): write the ScaNN twin. ``None`` (default): when ScaNN is
+            installed (otherwise a warning); ``True``: ScaNN or ``ImportError``.
+        scann_options (dict | None): keyword arguments for ``build_scann_index``.
+        verify (bool): reload each export and compare it with the model. Default True.
+
+    Returns:
+        ``{"brute_force": Path, "scann": Path (if written), "query_tower": Path}``.
+    """
+    if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
+        raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
+    if not hasattr(model, "query_tower") or not hasattr(model, "candidate_tower"):
+        raise ValueError(f"`model` must be a two-tower model (with `query_tower` and "
+                         f"`candidate_tower`). Received: {type(model).__name__}")
+    if scann is None:
+        scann = scann_available()
+        if not scann:
+            warnings.warn(f"{INSTALL_HINT} Writing only the brute-force export.",
+                          RuntimeWarning, stacklevel=2)
+    elif scann and not scann_available():
+        raise ImportError(f"{INSTALL_HINT} Pass scann=False to write only the brute-force "
+                          "export.")
+    names = retrieval_export_names(name)
+    if not scann:
+        del names["scann"]
+    if version is None:
+        version = max(next_version(Path(base) / n) for n in names.values())
+    for n in names.values():
+        resolve_version(base, n, version)
+
+    item_embeddings = tower_embeddings(model.candidate_tower, len(item_vocab))
+    candidates, ids = retrieval_candidates(item_embeddings)
+    modules = {"brute_force": RetrievalServingModule(
+        model.query_tower, item_embeddings,
+        BruteForceIndex(candidates, ids, k_max=int(max_k), padding_id=-1),
+        user_vocab, item_vocab, train, exclude_seen=exclude_seen)}
+    retrieval = {"exports": {kind: f"{n}/{version}" for kind, n in names.items()}}
+    if scann:
+        index = _scann_index(model, candidates, ids, len(user_vocab), int(max_k),
+                             scann_options or {})
+        modules["scann"] = RetrievalServingModule(
+            model.query_tower, item_embeddings, index, user_vocab, item_vocab, train,
+            exclude_seen=exclude_seen, index_kind="scann")
+        retrieval["scann_parameters"] = index.parameters
+        retrieval["scann_build_seconds"] = round(index.build_seconds, 3)
+        retrieval["scann_recall_at_10"] = scann_agreement(modules["brute_force"],
+                                                          modules["scann"], user_vocab)
+    modules["query_tower"] = QueryTowerModule(model.query_tower, item_embeddings,
+                                              user_vocab, item_vocab)
+
+    def expected(users, items):
+        queries = model.query_tower(users, training=False).numpy()
+        return np.sum(queries * item_embeddings[items], axis=-1)
+
+    paths = {}
+    with contextlib.ExitStack() as stack:
+        for kind, n in names.items():
+            module = modules[kind]
+            signatures = module.signatures()
+            document = build_metadata(
+                module, signatures, model=model, user_vocab=user_vocab,
+                item_vocab=item_vocab, name=n, version=version, requested_max_k=int(max_k),
+                extra=metadata)
+            document["retrieval"] = retrieval | {"index": kind, "needs": _NEEDS[kind]}
+            tmp = stack.enter_context(atomic_version_dir(base, n, version))
+            options = tf.saved_model.SaveOptions(
+                **(SCANN_SAVE_OPTIONS if kind == "scann" else {}))
+            write_saved_model(tmp, module, signatures, document, options)
+            if verify:
+                _verify(tmp, kind, module, expected, user_vocab, item_vocab)
+            paths[kind] = Path(base) / n / str(version)
+    return paths
+
+
+_NEEDS = {
+    "brute_force": "TensorFlow only (stock ops)",
+    "scann": "TensorFlow and ScaNN's TF ops (pip install scann==1.4.2, or TF Serving built "
+             "with ScaNN); elsewhere load the brute-force twin, which has the same signatures",
+    "query_tower": "TensorFlow only (stock ops)",
+}
+
+
+def scann_agreement(exact: RetrievalServingModule, approximate: RetrievalServingModule,
+                    user_vocab: Vocabulary, k: int = 10, max_users: int = AGREEMENT_USERS,
+                    seed: int = 0) -> float:
+    """Mean share of the exact top ``k`` that the approximate module also returns.
+
+    Users are a seeded sample of up to ``max_users`` known users; both modules exclude
+    the same (seen) items.
+    """
+    rng = np.random.default_rng(seed)
+    users = np.arange(1, len(user_vocab))
+    users = np.sort(rng.choice(users, size=min(max_users, len(users)), replace=False))
+    user_ids = tf.constant(user_vocab.ids_of(users).astype(str))
+    none = tf.zeros([len(users), 0], tf.string)
+    want = exact.recommend(user_ids, k, none)["item_ids"].numpy().tolist()
+    got = approximate.recommend(user_ids, k, none)["item_ids"].numpy().tolist()
+    shares = [len(set(a) & set(b) - {b""}) / max(1, len(set(a) - {b""}))
+              for a, b in zip(want, got)]
+    return round(float(np.mean(shares)), 4)
+
+
+def _scann_index(model, candidates, ids, num_users, k_max, options):
+    options = dict(options)
+    if "tuning_queries" not in options and "num_leaves_to_search" not in options:
+        queries = tower_embeddings(model.query_tower, num_users)[1:]
+        rng = np.random.default_rng(0)
+        pick = rng.choice(len(queries), size=min(TUNING_QUERIES, len(queries)), replace=False)
+        options["tuning_queries"] = queries[np.sort(pick)]
+    options.setdefault("padding_id", -1)
+    return build_scann_index(candidates, ids, k_max=k_max, use_scann=True, **options)
+
+
+def _verify(folder, kind, module, expected, user_vocab, item_vocab):
+    """Reloads an export and compares it with the model and the in-memory module."""
+    check_plain_tf(folder, allow_scann=kind == "scann")
+    loaded = tf.saved_model.load(str(folder))
+    if kind == "query_tower":
+        users = np.arange(1, min(len(user_vocab), 257), dtype=np.int32)
+        got = loaded.signatures["embed"](
+            user_id=tf.constant(user_vocab.ids_of(users).astype(str)))["embedding"].numpy()
+        want = module.embed(tf.constant(user_vocab.ids_of(users).astype(str)))["embedding"]
+        worst = float(np.max(np.abs(got - want.numpy())))
+        if worst > 1e-5:
+            raise ExportVerificationError(f"{folder}: `embed` differs from the query tower by "
+                                          f"up to {worst:.3g}")
+        return
+    verify_scores(loaded, expected, user_vocab, item_vocab, name=str(folder))
+    users = tf.constant(user_vocab.ids_of(np.arange(1, min(len(user_vocab), 65))).astype(str))
+    none = tf.zeros([users.shape[0], 0], tf.string)
+    got = loaded.signatures["recommend"](user_id=users, k=tf.constant(10), exclude=none)
+    want = module.recommend(users, 10, none)
+    if not np.array_equal(got["item_ids"].numpy(), want["item_ids"].numpy()):
+        raise ExportVerificationError(f"{folder}: the reloaded `recommend` differs from the "
+                                      "exported one")

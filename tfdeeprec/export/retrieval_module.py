@@ -1,0 +1,281 @@
+"""The serving tf.Modules of a two-tower model: index-backed ``recommend``, and the query tower.
+
+:class:`RetrievalServingModule` has the signatures of
+:class:`~tfdeeprec.export.ServingModule` (``serving_default`` / ``score``,
+``recommend``, ``recommend_default``; raw string IDs in and out), answered by a
+retrieval index instead of scoring every item with the model:
+
+* ``score(user_id, item_id)`` -> ``score`` float32 ``[B]``: the dot product of the
+  query and candidate embeddings (the cosine when the towers L2-normalise, the
+  default), and ``known``.
+* ``recommend(user_id, k, exclude)`` -> ``item_ids`` string ``[B, k]``, ``scores``
+  float32 ``[B, k]``: the query tower embeds each user, the index (ScaNN, or the exact
+  brute-force twin built from stock ops) returns the best ``k`` (clipped to
+  ``1 .. max_k``) among the known items, leaving out ``exclude`` and, when exported
+  with ``exclude_seen``, the user's training items. Scores equal ``score`` for the
+  same pair (to float rounding). Rows with fewer than ``k`` eligible items end with
+  item ID ``""`` and score ``-inf``.
+
+Exclusions travel through the index's ``exclude`` argument, so the index searches
+``k + E`` neighbours for ``E`` excluded items per row (training items included):
+exact for the brute-force twin, ScaNN's approximate top ``k + E`` minus the excluded
+items for ScaNN.
+
+:class:`QueryTowerModule` is the query tower alone, for users who run their own ANN
+service: ``serving_default(user_id)`` -> ``embedding`` float32 ``[B, d]``, ``known``;
+``item_embedding(item_id)`` -> the candidate embeddings from the same training run.
+
+Out-of-vocabulary IDs (see :data:`RETRIEVAL_OOV`) never reach an untrained row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfdeeprec._keras import tf
+from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.vocabulary import Vocabulary
+from tfdeeprec.export.serving_module import PADDING_ID, index_table, item_popularity
+from tfdeeprec.retrieval._topk import exclude_and_truncate
+
+RETRIEVAL_OOV = {
+    "unknown_user_known_item": "the item's popularity: the share of training users who "
+                               "interacted with it, in (0, 1]",
+    "known_user_unknown_item": "0.0",
+    "unknown_user_unknown_item": "0.0",
+    "recommend_unknown_user": "items ranked by popularity (not by the index); scores are "
+                              "those shares (equal to `score` for the same pair)",
+    "query_tower_unknown_user": "a zero embedding with `known` false",
+}
+_NO_ITEM = -1  # the indexes' padding ID: candidate IDs are the item indices 1 .. n - 1
+
+
+class RetrievalServingModule(tf.Module):
+    """``score`` and index-backed ``recommend`` for a two-tower model, IDs as raw strings.
+
+    The query tower is called inside the ``tf.function`` s (its weights are tracked,
+    not the Keras model); the index is tracked, so ``tf.saved_model.save`` writes it
+    (a ScaNN index needs ``SaveOptions(namespace_whitelist=["Scann"])``).
+
+    Args:
+        query_tower: ``user_id`` int32 ``[B]`` -> ``[B, d]`` Keras model.
+        item_embeddings: float32 ``[num_items, d]``, the candidate tower's output per
+            item index (row 0, the OOV slot, is never returned).
+        index: a :class:`~tfdeeprec.retrieval.BruteForceIndex` or
+            :class:`~tfdeeprec.retrieval.ScannIndex` over ``item_embeddings[1:]`` with
+            candidate IDs ``1 .. num_items - 1`` (int32) and padding ID ``-1``
+            (:func:`retrieval_candidates` gives both).
+        user_vocab, item_vocab: the :class:`Vocabulary` s the towers were trained with.
+        train (EncodedInteractions): the training split (popularity fallback, seen items).
+        exclude_seen (bool): leave each user's training items out of ``recommend``.
+            Default True.
+        index_kind (str): ``"scann"`` or ``"brute_force"``, for the metadata.
+
+    Example:
+
+    >>> from tfdeeprec.models.two_tower import build_query_tower
+    >>> from tfdeeprec.retrieval import BruteForceIndex
+    >>> users, items = Vocabulary(["u1", "u2"]), Vocabulary(["a", "b", "c"])
+    >>> train = EncodedInteractions(np.array([1, 2]), np.array([1, 1]), 3, 4)
+    >>> table = np.eye(4, 2, dtype="float32")
+    >>> index = BruteForceIndex(*retrieval_candidates(table), k_max=2, padding_id=-1)
+    >>> module = RetrievalServingModule(build_query_tower(3, embedding_dim=2), table,
+    ...                                 index, users, items, train)
+    >>> out = module.recommend(tf.constant(["nobody"]), 2, tf.zeros([1, 0], tf.string))
+    >>> out["item_ids"].numpy().tolist(), out["scores"].numpy().tolist()
+    ([[b'a', b'b']], [[1.0, 0.0]])
+    """
+
+    def __init__(self, query_tower, item_embeddings, index, user_vocab: Vocabulary,
+                 item_vocab: Vocabulary, train: EncodedInteractions, *,
+                 exclude_seen: bool = True, index_kind: str = "brute_force"):
+        super().__init__(name="tfdeeprec_retrieval")
+        item_embeddings = np.asarray(item_embeddings, np.float32)
+        num_items = len(item_vocab)
+        if item_embeddings.ndim != 2 or len(item_embeddings) != num_items:
+            raise ValueError(f"`item_embeddings` must have one row per item index "
+                             f"({num_items}). Received: shape={item_embeddings.shape}")
+        if (train.num_users, train.num_items) != (len(user_vocab), num_items):
+            raise ValueError("`train` was encoded with other vocabularies: "
+                             f"{train.num_users} x {train.num_items} indices for vocabularies "
+                             f"of {len(user_vocab)} x {num_items}")
+        if index.num_candidates != num_items - 1:
+            raise ValueError(f"`index` must hold the {num_items - 1} known items. "
+                             f"Received: {index.num_candidates} candidates")
+        self.task = "retrieval"
+        self.index_kind = index_kind
+        self.oov_behaviour = RETRIEVAL_OOV
+        self.max_k = index.k_max
+        self.exclude_seen = bool(exclude_seen)
+        self.index = index
+        self.query_variables = list(query_tower.variables)
+        self.user_table = index_table(user_vocab)
+        self.item_table = index_table(item_vocab)
+        self.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
+                                       trainable=False, dtype=tf.string, name="item_tokens")
+        self.item_embeddings = tf.Variable(item_embeddings, trainable=False,
+                                           name="item_embeddings")
+        popularity = item_popularity(train)
+        order = np.argsort(-popularity[1:], kind="stable") + 1
+        self.popularity = tf.Variable(popularity, trainable=False, name="popularity")
+        self.popular_items = tf.Variable(order.astype(np.int32), trainable=False,
+                                         name="popular_items")
+        starts, items = seen_lists(train)
+        self.seen_row_starts = tf.Variable(starts, trainable=False, name="seen_row_starts")
+        self.seen_items = tf.Variable(items, trainable=False, name="seen_items")
+        _attach_functions(self, query_tower, num_items)
+
+    def signatures(self) -> dict:
+        """The ``signatures=`` argument for ``tf.saved_model.save``."""
+        score = self.score.get_concrete_function()
+        return {"serving_default": score, "score": score,
+                "recommend": self.recommend.get_concrete_function(),
+                "recommend_default": self.recommend_default.get_concrete_function()}
+
+
+class QueryTowerModule(tf.Module):
+    """The query tower alone: raw user IDs -> embeddings, for an external ANN service.
+
+    Signatures: ``serving_default`` (``user_id`` string ``[B]`` -> ``embedding``
+    float32 ``[B, d]``, ``known`` bool ``[B]``; unknown users get zeros) and
+    ``item_embedding`` (``item_id`` string ``[B]`` -> the candidate tower's
+    ``embedding`` of each item, zeros for unknown items, and ``known``). The score of
+    a pair is the dot product of the two embeddings.
+
+    >>> from tfdeeprec.models.two_tower import build_query_tower
+    >>> module = QueryTowerModule(build_query_tower(3, embedding_dim=2),
+    ...                           np.eye(4, 2, dtype="float32"),
+    ...                           Vocabulary(["u1", "u2"]), Vocabulary(["a", "b", "c"]))
+    >>> out = module.embed(tf.constant(["u1", "nobody"]))
+    >>> out["embedding"].shape, out["known"].numpy().tolist()
+    (TensorShape([2, 2]), [True, False])
+    """
+
+    def __init__(self, query_tower, item_embeddings, user_vocab: Vocabulary,
+                 item_vocab: Vocabulary):
+        super().__init__(name="tfdeeprec_query_tower")
+        self.task = "query_tower"
+        self.oov_behaviour = {"unknown_user": RETRIEVAL_OOV["query_tower_unknown_user"],
+                              "unknown_item": "a zero embedding with `known` false"}
+        self.query_variables = list(query_tower.variables)
+        self.user_table = index_table(user_vocab)
+        self.item_table = index_table(item_vocab)
+        self.item_embeddings = tf.Variable(np.asarray(item_embeddings, np.float32),
+                                           trainable=False, name="item_embeddings")
+        self.dim = int(self.item_embeddings.shape[1])
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id")])
+        def embed(user_id):
+            users = tf.cast(self.user_table.lookup(user_id), tf.int32)
+            known = users > 0
+            vectors = tf.cast(query_tower(users, training=False), tf.float32)
+            return {"embedding": tf.where(known[:, None], vectors, 0.0), "known": known}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="item_id")])
+        def item_embedding(item_id):
+            items = tf.cast(self.item_table.lookup(item_id), tf.int32)
+            known = items > 0
+            vectors = tf.gather(self.item_embeddings, items)
+            return {"embedding": tf.where(known[:, None], vectors, 0.0), "known": known}
+
+        self.embed = embed
+        self.item_embedding = item_embedding
+
+    def signatures(self) -> dict:
+        embed = self.embed.get_concrete_function()
+        return {"serving_default": embed, "embed": embed,
+                "item_embedding": self.item_embedding.get_concrete_function()}
+
+
+def retrieval_candidates(item_embeddings) -> tuple[np.ndarray, np.ndarray]:
+    """``(embeddings [n - 1, d], IDs 1 .. n - 1)``: what an index over the known items holds.
+
+    >>> embeddings, ids = retrieval_candidates(np.zeros((4, 2), "float32"))
+    >>> embeddings.shape, ids.tolist()
+    ((3, 2), [1, 2, 3])
+    """
+    item_embeddings = np.asarray(item_embeddings, np.float32)
+    return item_embeddings[1:], np.arange(1, len(item_embeddings), dtype=np.int32)
+
+
+def seen_lists(train: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's distinct training items as CSR: ``(row_starts int64 [U + 1], items int32)``.
+
+    >>> train = EncodedInteractions(np.array([2, 1, 2, 2]), np.array([3, 1, 1, 3]), 3, 4)
+    >>> [a.tolist() for a in seen_lists(train)]
+    [[0, 0, 1, 3], [1, 1, 3]]
+    """
+    known = train.known()
+    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
+    users = keys // train.num_items
+    starts = np.zeros(train.num_users + 1, np.int64)
+    np.cumsum(np.bincount(users, minlength=train.num_users), out=starts[1:])
+    return starts, (keys % train.num_items).astype(np.int32)
+
+
+def _attach_functions(module: RetrievalServingModule, query_tower, num_items: int):
+    """Builds the serving tf.functions as closures over the query tower and attaches them."""
+
+    def lookup(table, ids):
+        return tf.cast(table.lookup(ids), tf.int32)
+
+    def queries(users):
+        return tf.cast(query_tower(users, training=False), tf.float32)
+
+    def excluded_items(users, exclude):  # [B, E'] item indices, padded with -1
+        b = tf.shape(users)[0]
+        check = tf.debugging.assert_equal(tf.shape(exclude)[0], b,
+                                          message="`exclude` needs one row per `user_id`")
+        with tf.control_dependencies([check]):
+            asked = lookup(module.item_table, tf.identity(exclude))
+        asked = tf.where(asked > 0, asked, _NO_ITEM)
+        if not module.exclude_seen:
+            return asked
+        seen = tf.RaggedTensor.from_row_starts(module.seen_items,
+                                               module.seen_row_starts[:-1])
+        rows = tf.gather(seen, users).to_tensor(default_value=_NO_ITEM)
+        return tf.concat([rows, asked], axis=1)
+
+    def popular(k, exclude):  # the unknown users' answer: popularity order
+        width = tf.minimum(k + tf.shape(exclude)[1], num_items - 1)
+        ids = tf.tile(module.popular_items[None, :width], [tf.shape(exclude)[0], 1])
+        return exclude_and_truncate(tf.gather(module.popularity, ids), ids, exclude, k,
+                                    _NO_ITEM)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id"),
+                                  tf.TensorSpec([None], tf.string, name="item_id")])
+    def score(user_id, item_id):
+        check = tf.debugging.assert_equal(tf.shape(user_id), tf.shape(item_id), message=(
+            "`user_id` and `item_id` need the same length"))
+        with tf.control_dependencies([check]):
+            users = lookup(module.user_table, tf.identity(user_id))
+            items = lookup(module.item_table, tf.identity(item_id))
+        user_known, item_known = users > 0, items > 0
+        known = user_known & item_known
+        dots = tf.reduce_sum(queries(users) * tf.gather(module.item_embeddings, items), -1)
+        fallback = tf.where(user_known, 0.0, tf.gather(module.popularity, items))
+        return {"score": tf.where(known, dots, fallback), "known": known}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id"),
+                                  tf.TensorSpec([], tf.int32, name="k"),
+                                  tf.TensorSpec([None, None], tf.string, name="exclude")])
+    def recommend(user_id, k, exclude):
+        k = tf.clip_by_value(k, 1, module.max_k)
+        users = lookup(module.user_table, user_id)
+        skip = excluded_items(users, exclude)
+        scores, ids = module.index.search(queries(users), k, skip)
+        fallback_scores, fallback_ids = popular(k, skip)
+        known = (users > 0)[:, None]
+        scores = tf.where(known, scores, fallback_scores)
+        ids = tf.where(known, tf.cast(ids, tf.int32), fallback_ids)
+        tokens = tf.gather(module.item_tokens, tf.maximum(ids, 0))
+        return {"item_ids": tf.where(ids > 0, tokens, PADDING_ID), "scores": scores}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id")])
+    def recommend_default(user_id):
+        none = tf.zeros([tf.shape(user_id)[0], 0], tf.string)
+        return recommend(user_id, tf.constant(module.max_k, tf.int32), none)
+
+    module.score = score
+    module.recommend = recommend
+    module.recommend_default = recommend_default
