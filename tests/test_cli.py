@@ -14,13 +14,16 @@ def _run(*args):
                           text=True, timeout=600)
 
 
-def test_train_then_evaluate_gives_the_same_test_metrics(tmp_path, capsys):
+@pytest.mark.parametrize("model", ["gmf", "two_tower"])
+def test_train_then_evaluate_gives_the_same_test_metrics(tmp_path, capsys, model):
     out = tmp_path / "run"
-    code = main(["train", "--model", "gmf", "--data", "synthetic", "--task", "implicit",
+    code = main(["train", "--model", model, "--data", "synthetic", "--task", "implicit",
                  "--epochs", "2", "--batch-size", "512", "--model-arg", "embedding_dim=8",
                  "--out", str(out)])
     assert code == 0
-    trained = json.loads((out / "metrics.json").read_text())["metrics"]["test"]
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["model"] == model and summary["epochs"] == 2
+    trained = summary["metrics"]["test"]
     capsys.readouterr()
     assert main(["evaluate", "--model-dir", str(out)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -39,6 +42,15 @@ def test_errors_name_the_bad_value():
     assert proc.returncode == 2 and "/no/run" in proc.stderr
     proc = _run("train", "--model", "mf", "--model-arg", "embedding_dim")
     assert proc.returncode == 2 and "KEY=VALUE" in proc.stderr
+
+
+def test_two_tower_is_trained_without_a_loss_and_for_the_implicit_task(tmp_path, capsys):
+    args = ["train", "--model", "two_tower", "--epochs", "1", "--out", str(tmp_path / "run")]
+    assert main([*args, "--task", "rating"]) == 2
+    assert "model='two_tower', task='rating'" in capsys.readouterr().err
+    assert main([*args, "--loss", "bce"]) == 2
+    assert "loss='bce'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_demo_writes_tables_and_figure(tmp_path):

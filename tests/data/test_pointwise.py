@@ -6,7 +6,8 @@ from tfdeeprec.data import schema
 from tfdeeprec.data.encoded import EncodedInteractions, encode
 from tfdeeprec.data.errors import DataError
 from tfdeeprec.data.negative_sampler import NegativeSampler
-from tfdeeprec.data.pointwise import make_implicit_dataset, make_rating_dataset
+from tfdeeprec.data.pointwise import (make_implicit_dataset, make_positive_dataset,
+                                      make_rating_dataset)
 from tfdeeprec.data.split import build_vocabularies
 
 
@@ -112,3 +113,46 @@ class TestMakeImplicitDataset:
     def test_bad_arguments_raise(self, tiny_encoded, kwargs, match):
         with pytest.raises(ValueError, match=match):
             make_implicit_dataset(tiny_encoded, **kwargs)
+
+
+class TestMakePositiveDataset:
+    @staticmethod
+    def _pairs(dataset):
+        return [(int(u), int(i)) for batch in dataset
+                for u, i in zip(batch[schema.USER_ID].numpy(), batch[schema.ITEM_ID].numpy())]
+
+    def test_exact_batches_without_shuffle(self, tiny_encoded):
+        dataset = make_positive_dataset(tiny_encoded, batch_size=4, shuffle=False)
+        batches = list(dataset)
+        assert int(dataset.cardinality()) == 3  # known, so Keras can run several steps a call
+        assert [len(b[schema.USER_ID]) for b in batches] == [4, 4, 2]
+        assert set(batches[0]) == {schema.USER_ID, schema.ITEM_ID}  # features only, no labels
+        assert batches[0][schema.USER_ID].numpy().tolist() == [1, 1, 1, 2]
+        assert batches[0][schema.ITEM_ID].numpy().tolist() == [1, 2, 3, 1]
+        assert batches[0][schema.USER_ID].dtype == tf.int32
+        assert batches[0][schema.ITEM_ID].dtype == tf.int32
+        dropped = make_positive_dataset(tiny_encoded, batch_size=4, drop_remainder=True)
+        assert [len(b[schema.ITEM_ID]) for b in dropped] == [4, 4]
+
+    def test_every_known_pair_once_per_epoch_reshuffled_and_repeatable(self, random_frame):
+        enc = encode(random_frame, *build_vocabularies(random_frame))
+        dataset = make_positive_dataset(enc, batch_size=128, seed=3)
+        first, second = self._pairs(dataset), self._pairs(dataset)
+        assert [len(b[schema.ITEM_ID]) for b in dataset] == [128] * 23 + [56]
+        expected = sorted(zip(enc.user.tolist(), enc.item.tolist()))
+        assert sorted(first) == expected and sorted(second) == expected
+        assert first != second
+        assert self._pairs(make_positive_dataset(enc, batch_size=128, seed=3)) == first
+        assert self._pairs(make_positive_dataset(enc, batch_size=128, seed=4)) != first
+
+    def test_oov_rows_are_left_out(self, tiny_encoded):
+        user = tiny_encoded.user.copy()
+        item = tiny_encoded.item.copy()
+        user[0], item[1] = 0, 0
+        enc = EncodedInteractions(user, item, tiny_encoded.num_users, tiny_encoded.num_items)
+        pairs = self._pairs(make_positive_dataset(enc, batch_size=3))
+        assert sorted(pairs) == sorted(zip(user[2:].tolist(), item[2:].tolist()))
+
+    def test_bad_batch_size_is_named(self, tiny_encoded):
+        with pytest.raises(ValueError, match="Received: batch_size=0"):
+            make_positive_dataset(tiny_encoded, batch_size=0)

@@ -8,9 +8,11 @@ import pytest
 from tfdeeprec._keras import keras
 from tfdeeprec.data import make_synthetic_ratings
 from tfdeeprec.evaluation import FullRankingEvaluator
+from tfdeeprec.models.two_tower import TwoTower, sampling_probabilities, tower_embeddings
 from tfdeeprec.training import TrainingConfig
-from tfdeeprec.training.experiment import (ExperimentConfig, load_run, load_train,
-                                           prepare_data, run_experiment, save_run)
+from tfdeeprec.training.experiment import (ExperimentConfig, evaluate_model, load_run,
+                                           load_train, make_score_fn, prepare_data,
+                                           run_experiment, save_run)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,63 @@ def test_neumf_learns_planted_structure_beyond_popularity(planted):
     popularity = _popularity_ndcg(result.data)
     print(f"planted structure: NeuMF NDCG@10 {neumf:.4f}, popularity {popularity:.4f}")
     assert neumf >= 1.5 * popularity
+
+
+def test_two_tower_learns_planted_structure_beyond_popularity(planted):
+    config = ExperimentConfig(
+        model="two_tower", task="implicit", batch_size=256,
+        model_kwargs={"embedding_dim": 16},
+        training=TrainingConfig(epochs=12, learning_rate=3e-3, verbose=0,
+                                early_stopping_patience=3))
+    result = run_experiment(config, frame=planted.frame)
+    two_tower = result.metrics["test"]["ndcg@10"]
+    popularity = _popularity_ndcg(result.data)
+    print(f"planted structure: two-tower NDCG@10 {two_tower:.4f}, popularity {popularity:.4f}")
+    assert two_tower >= 1.5 * popularity
+
+
+def test_two_tower_run_saves_reloads_and_evaluates_the_same(tmp_path, planted):
+    config = ExperimentConfig(model="two_tower", batch_size=512,
+                              model_kwargs={"embedding_dim": 8, "learn_temperature": True},
+                              training=TrainingConfig(epochs=2, verbose=0, learning_rate=0.01))
+    result = run_experiment(config, frame=planted.frame)
+    data = result.data
+    assert type(result.model) is TwoTower
+    assert set(result.history) >= {"loss", "val_ndcg@10", "val_recall@10"}
+    # The logQ correction got the training frequencies, not its uniform default.
+    np.testing.assert_allclose(result.model.item_probability.numpy(),
+                               sampling_probabilities(data.train.item, data.train.num_items))
+    assert float(result.model.log_temperature.numpy()) != pytest.approx(np.log(0.25))
+    users = np.arange(data.train.num_users, dtype=np.int32)
+    np.testing.assert_allclose(make_score_fn(result.model, data.train.num_users,
+                                             data.train.num_items)(users),
+                               make_score_fn(result.model, data.train.num_users,
+                                             data.train.num_items, live=True)(users),
+                               atol=1e-5)
+
+    out = save_run(result, tmp_path / "run")
+    model, user_vocab, item_vocab, loaded = load_run(out)
+    assert type(model) is TwoTower and loaded == config
+    for name, n in (("query_tower", data.train.num_users),
+                    ("candidate_tower", data.train.num_items)):
+        np.testing.assert_allclose(tower_embeddings(getattr(model, name), n),
+                                   tower_embeddings(getattr(result.model, name), n), atol=1e-6)
+    np.testing.assert_array_equal(model.item_probability.numpy(),
+                                  result.model.item_probability.numpy())
+    assert float(model.log_temperature.numpy()) == float(result.model.log_temperature.numpy())
+    saved = json.loads((out / "metrics.json").read_text())["metrics"]
+    again = evaluate_model(model, data, data.test, loaded, exclude=(data.valid,)).metrics
+    assert again == pytest.approx(saved["test"], abs=1e-6)
+    assert set(saved["test"]) == {"hit@10", "precision@10", "recall@10", "ndcg@10", "mrr@10"}
+
+
+def test_retrieval_models_refuse_the_rating_task_and_a_loss():
+    with pytest.raises(ValueError, match="model='two_tower', task='rating'"):
+        ExperimentConfig(model="two_tower", task="rating")
+    with pytest.raises(ValueError, match="loss='bce'"):
+        ExperimentConfig(model="two_tower", training=TrainingConfig(loss="bce"))
+    with pytest.raises(ValueError, match="loss='bpr'"):
+        ExperimentConfig.from_dict({"model": "two_tower", "training": {"loss": "bpr"}})
 
 
 def test_rating_run_saves_reloads_and_reports(tmp_path, planted):

@@ -8,7 +8,8 @@ from tfdeeprec.data.interaction_frame import InteractionFrame
 from tfdeeprec.data.load import load_interactions
 from tfdeeprec.data.negative_sampler import NegativeSampler
 from tfdeeprec.data.pairwise import make_pairwise_dataset
-from tfdeeprec.data.pointwise import make_implicit_dataset, make_rating_dataset
+from tfdeeprec.data.pointwise import (make_implicit_dataset, make_positive_dataset,
+                                      make_rating_dataset)
 from tfdeeprec.data.recbole_atomic import read_recbole_atomic
 from tfdeeprec.data.sequences import build_histories, make_sequence_dataset
 from tfdeeprec.data.split import (Split, build_vocabularies, split_by_user_ratio,
@@ -21,10 +22,10 @@ __all__ = [
     "DataError", "EncodedInteractions", "InteractionFrame", "NegativeSampler", "Split",
     "SyntheticData", "SyntheticTruth", "Vocabulary", "build_histories", "build_vocabularies",
     "encode", "load_interactions", "make_implicit_dataset", "make_pairwise_dataset",
-    "make_rating_dataset", "make_sequence_dataset", "make_synthetic_ratings",
-    "make_user_row_dataset", "read_csv_interactions", "read_grouplens", "read_recbole_atomic",
-    "read_tfds_movielens", "split_by_user_ratio", "split_leave_one_out", "split_random",
-    "split_temporal",
+    "make_positive_dataset", "make_rating_dataset", "make_sequence_dataset",
+    "make_synthetic_ratings", "make_user_row_dataset", "read_csv_interactions",
+    "read_grouplens", "read_recbole_atomic", "read_tfds_movielens", "split_by_user_ratio",
+    "split_leave_one_out", "split_random", "split_temporal",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Pointwise tf.data pipelines: (user, item) -> rating, or -> 1/0 with sampled negatives."""
+"""Pointwise tf.data pipelines: (user, item) -> rating, -> 1/0 with sampled negatives, or
+positives alone (for retrieval models with in-batch negatives)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,43 @@ def make_rating_dataset(encoded: EncodedInteractions, *, batch_size: int = 256,
                 tf.gather(ratings, rows))
 
     batches = index_batches(len(encoded), batch_size=batch_size, shuffle=shuffle, seed=seed,
+                            drop_remainder=drop_remainder)
+    return batches.map(examples, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def make_positive_dataset(interactions: EncodedInteractions, *, batch_size: int,
+                          seed: int = 0, shuffle: bool = True,
+                          drop_remainder: bool = False) -> tf.data.Dataset:
+    """Batches of training positives alone: ``{user_id, item_id}: int32 [b]``, no labels.
+
+    For retrieval models trained with an in-batch softmax (``TwoTower``), where the other
+    rows of the batch are the negatives. Rows whose user or item is OOV (index 0) are
+    left out. Every known pair appears once per epoch, in a fresh order each epoch
+    (repeatable under ``seed``); the number of batches is known.
+
+    Args:
+        interactions: the training positives.
+        batch_size: int, positives per batch.
+        seed: int, makes the order repeatable (default 0).
+        shuffle: bool, reshuffle every epoch (default True).
+        drop_remainder: bool, drop the last, smaller batch (default False).
+
+    Example:
+
+    >>> import numpy as np
+    >>> enc = EncodedInteractions(np.array([1, 0, 2], np.int32),
+    ...                           np.array([3, 1, 1], np.int32), 3, 4)
+    >>> [batch["item_id"].numpy().tolist() for batch in
+    ...  make_positive_dataset(enc, batch_size=1, shuffle=False)]
+    [[3], [1]]
+    """
+    known = interactions.known()
+    users, items = tf.constant(known.user), tf.constant(known.item)
+
+    def examples(rows, _):
+        return {schema.USER_ID: tf.gather(users, rows), schema.ITEM_ID: tf.gather(items, rows)}
+
+    batches = index_batches(len(known), batch_size=batch_size, shuffle=shuffle, seed=seed,
                             drop_remainder=drop_remainder)
     return batches.map(examples, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
+from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
 
 MODELS = {
@@ -12,10 +13,15 @@ MODELS = {
     "mlp_ncf": build_mlp_ncf,
     "neumf": build_neumf,
     "wide_deep": build_wide_deep,
+    "two_tower": build_two_tower,
 }
 
 # Models whose builders take ``user_features`` / ``item_features`` tables.
-SIDE_FEATURE_MODELS = frozenset({"wide_deep"})
+SIDE_FEATURE_MODELS = frozenset({"wide_deep", "two_tower"})
+
+# Retrieval models: trained on positives alone with their own loss (an in-batch
+# softmax), for the implicit task only; scored from their towers' embeddings.
+RETRIEVAL_MODELS = frozenset({"two_tower"})
 
 
 def build_model(name: str, num_users: int, num_items: int, *, user_features=None,
@@ -24,6 +30,8 @@ def build_model(name: str, num_users: int, num_items: int, *, user_features=None
 
     >>> build_model("gmf", 4, 5, embedding_dim=2).name
     'gmf'
+    >>> build_model("two_tower", 4, 5, embedding_dim=2).query_tower.name
+    'query_tower'
     """
     if name not in MODELS:
         raise ValueError(f"`model` must be one of {sorted(MODELS)}. Received: model={name!r}")

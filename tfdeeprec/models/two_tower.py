@@ -301,6 +301,11 @@ class TwoTower(keras.Model):
                 from_logits=True, reduction=keras.losses.Reduction.SUM),
             remove_accidental_hits=self.remove_accidental_hits)
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        # Training calls the towers, never the model itself; one call on a pair of OOV
+        # IDs builds the model and records its input signature, so a model that was
+        # only fitted can still be saved and have its parameters counted.
+        self({schema.USER_ID: tf.zeros([1], tf.int32),
+              schema.ITEM_ID: tf.zeros([1], tf.int32)}, training=False)
 
     @property
     def metrics(self):

@@ -19,13 +19,15 @@ from tfdeeprec._keras import keras, tf
 from tfdeeprec.data import (EncodedInteractions, InteractionFrame, Split, Vocabulary,
                             build_vocabularies, encode, load_interactions,
                             make_implicit_dataset, make_pairwise_dataset,
-                            make_rating_dataset, split_by_user_ratio, split_leave_one_out,
-                            split_random, split_temporal)
+                            make_positive_dataset, make_rating_dataset, split_by_user_ratio,
+                            split_leave_one_out, split_random, split_temporal)
 from tfdeeprec.data.side_features import build_feature_tables
-from tfdeeprec.evaluation import (EvaluationResult, FullRankingEvaluator, evaluate_ratings,
-                                  model_score_fn)
+from tfdeeprec.evaluation import (EvaluationResult, FullRankingEvaluator, embedding_score_fn,
+                                  evaluate_ratings, model_score_fn)
 from tfdeeprec.models.pairwise import build_pairwise_trainer
-from tfdeeprec.models.registry import MODELS, build_model
+from tfdeeprec.models.registry import MODELS, RETRIEVAL_MODELS, build_model
+from tfdeeprec.models.two_tower import (TwoTower, sampling_probabilities, tower_embeddings,
+                                        tower_score_fn)
 from tfdeeprec.training.callbacks import RankingValidation
 from tfdeeprec.training.recipe import TrainingConfig, fit
 
@@ -40,7 +42,11 @@ class ExperimentConfig:
     Attributes:
         model (str): a name from ``tfdeeprec.models.MODELS``.
         data (str): a source for ``load_interactions`` (``synthetic``, a TFDS name, a path).
-        task (str): ``rating`` or ``implicit``.
+        task (str): ``rating`` or ``implicit``. Retrieval models
+            (``tfdeeprec.models.RETRIEVAL_MODELS``, e.g. ``two_tower``) are implicit only;
+            they train on the positives alone with their own in-batch softmax, so
+            ``num_negatives``, ``negative_distribution`` and ``training.loss`` do not
+            apply (``training.loss`` must stay ``None``).
         split (str): ``user_ratio`` | ``random`` | ``leave_one_out`` | ``temporal``;
             default ``user_ratio`` for implicit and ``random`` for rating.
         ratios (tuple): split ratios; with two ratios, ``validation_fraction`` of the
@@ -82,6 +88,14 @@ class ExperimentConfig:
                              f"Received: split={self.split!r}")
         if isinstance(self.training, dict):
             self.training = TrainingConfig(**self.training)
+        if self.model in RETRIEVAL_MODELS and self.task != "implicit":
+            raise ValueError(f"`task` must be 'implicit' for the retrieval model "
+                             f"{self.model!r}, which trains on positives only. "
+                             f"Received: model={self.model!r}, task={self.task!r}")
+        if self.model in RETRIEVAL_MODELS and self.training.loss is not None:
+            raise ValueError(f"the retrieval model {self.model!r} trains with its own "
+                             "in-batch softmax loss, so `loss` must be None. "
+                             f"Received: loss={self.training.loss!r}")
         self.ratios = tuple(self.ratios)
         self.ks = tuple(self.ks)
 
@@ -140,6 +154,12 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
                    strategy: tf.distribute.Strategy | None = None) -> ExperimentResult:
     """Trains ``config.model`` and measures it on the validation and test splits.
 
+    Retrieval models (``two_tower``) train on the positives alone
+    (:func:`~tfdeeprec.data.make_positive_dataset`) with the training item frequencies as
+    their ``item_probabilities`` (unless ``model_kwargs`` gives them); the others train on
+    ratings, positives with sampled negatives (BCE) or BPR triples. Implicit runs stop
+    early on validation NDCG@K; every model is scored by :func:`make_score_fn`.
+
     Example:
 
     >>> cfg = ExperimentConfig(model="mf", task="rating", batch_size=512,
@@ -151,6 +171,10 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
     data = prepare_data(config, frame)
     model_kwargs = dict(config.model_kwargs)
     model_kwargs.setdefault("task", config.task)
+    retrieval = config.model in RETRIEVAL_MODELS
+    if retrieval:  # the logQ correction needs the in-batch candidates' frequencies
+        model_kwargs.setdefault("item_probabilities", sampling_probabilities(
+            data.train.known().item, data.train.num_items))
     if config.task == "rating":
         model_kwargs.setdefault("global_mean", float(data.train.rating.mean()))
         model_kwargs.setdefault("rating_range", (float(data.frame.interactions.rating.min()),
@@ -178,7 +202,11 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
     else:
         val_eval = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
                                         metrics=("ndcg", "recall"))
-        if loss == "bpr":
+        if retrieval:  # positives only: the rest of the batch are the negatives
+            train_ds = make_positive_dataset(data.train, batch_size=config.batch_size,
+                                             seed=config.seed)
+            build_fn = build
+        elif loss == "bpr":
             train_ds = make_pairwise_dataset(data.train.known(), batch_size=config.batch_size,
                                              distribution=config.negative_distribution,
                                              seed=config.seed).map(
@@ -193,7 +221,8 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
                                              distribution=config.negative_distribution,
                                              batch_size=config.batch_size, seed=config.seed)
             build_fn = build
-        callbacks.append(_LazyScorerValidation(val_eval, data.train.num_items, scorer_box))
+        callbacks.append(_LazyScorerValidation(val_eval, data.train.num_users,
+                                               data.train.num_items, scorer_box))
         if train_cfg.monitor == "val_loss":
             train_cfg = dataclasses.replace(train_cfg, monitor=f"val_ndcg@{config.ks[0]}")
 
@@ -212,7 +241,7 @@ def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteract
     """Full-ranking metrics on ``part`` (plus RMSE/MAE for the rating task)."""
     ranking = FullRankingEvaluator(data.train, part, exclude=exclude, ks=config.ks,
                                    metrics=("hit", "precision", "recall", "ndcg", "mrr"))
-    result = ranking.evaluate(model_score_fn(model, data.train.num_items))
+    result = ranking.evaluate(make_score_fn(model, data.train.num_users, data.train.num_items))
     metrics = dict(result.metrics)
     if config.task == "rating":
         known = part.known()
@@ -220,6 +249,30 @@ def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteract
                              batch_size=8192, verbose=0)
         metrics.update(evaluate_ratings(known.rating, pred))
     return EvaluationResult(result.protocol, metrics, result.num_users)
+
+
+def make_score_fn(model: keras.Model, num_users: int, num_items: int, *, live: bool = False):
+    """The full-ranking score function of any registered model: ``users [b] -> [b, n]``.
+
+    A :class:`~tfdeeprec.models.two_tower.TwoTower` scores by the dot product of its
+    towers' outputs: from embedding tables of every user and item computed now, or,
+    with ``live``, by calling the towers at every call so the scores follow training
+    (for ``RankingValidation``, which builds its score function once). Any other model
+    is called on every (user, item) pair (``model_score_fn``, always live).
+
+    Example:
+
+    >>> from tfdeeprec.models.registry import build_model
+    >>> model = build_model("two_tower", 4, 6, embedding_dim=2)
+    >>> make_score_fn(model, 4, 6)(np.array([1, 3])).shape
+    (2, 6)
+    """
+    if isinstance(model, TwoTower):
+        if live:
+            return tower_score_fn(model.query_tower, model.candidate_tower, num_items)
+        return embedding_score_fn(tower_embeddings(model.query_tower, num_users),
+                                  tower_embeddings(model.candidate_tower, num_items))
+    return model_score_fn(model, num_items)
 
 
 def save_run(result: ExperimentResult, out_dir) -> Path:
@@ -300,10 +353,10 @@ def load_run(model_dir):
 
 
 class _LazyScorerValidation(RankingValidation):
-    """RankingValidation on the scorer, which a pairwise trainer wraps."""
+    """RankingValidation on the scorer, which a pairwise trainer wraps (else the model)."""
 
-    def __init__(self, evaluator, num_items, scorer_box):
-        super().__init__(evaluator, lambda m: model_score_fn(m, num_items))
+    def __init__(self, evaluator, num_users, num_items, scorer_box):
+        super().__init__(evaluator, lambda m: make_score_fn(m, num_users, num_items, live=True))
         self._box = scorer_box
 
     def on_epoch_end(self, epoch, logs=None):
