@@ -53,6 +53,10 @@ def main(argv=None) -> int:
     export.add_argument("--keep-seen", action="store_true",
                         help="do not exclude each user's training items from `recommend`")
     export.add_argument("--data", default=None, help="defaults to the training source")
+    export.add_argument("--index", choices=("auto", "scann", "brute_force"), default="auto",
+                        help="two-tower runs: also write the ScaNN twin NAME_scann "
+                        "(auto: when ScaNN is installed); NAME (brute force) and "
+                        "NAME_query_tower are always written")
     export.add_argument("--threads", type=int, default=0)
 
     serve = sub.add_parser("serve", help="serve exports over TF Serving's REST API")
@@ -80,10 +84,14 @@ def main(argv=None) -> int:
             return _train(args)
         elif args.command == "export":
             from tfdeeprec.export import export_run
+            from tfdeeprec.export import read_metadata
             path = export_run(args.model_dir, args.base, args.name, args.version,
                               max_k=args.max_k, exclude_seen=not args.keep_seen,
-                              data=args.data)
-            print(f"exported {path}")
+                              data=args.data, scann={"auto": None, "scann": True,
+                                                     "brute_force": False}[args.index])
+            retrieval = read_metadata(path).get("retrieval")
+            for export in (retrieval["exports"].values() if retrieval else [None]):
+                print(f"exported {path if export is None else os.path.join(args.base, export)}")
         elif args.command == "serve":
             from tfdeeprec.serving import serve as run_server
             options = {key: getattr(args, key) for key in (

@@ -8,6 +8,12 @@
 #' @param name The model name (a folder under `base`).
 #' @param version An integer version, or `NULL` for the newest.
 #' @return A `tfdeeprec_export` object for [score()] and [recommend()].
+#' @details Two-tower exports come as `NAME` (brute force, stock TensorFlow ops),
+#'   `NAME_scann` (same signatures over a ScaNN index) and `NAME_query_tower`. Loading
+#'   `NAME_scann` first imports ScaNN's TF ops into the Python session (the module named
+#'   by `getOption("tfdeeprec.scann_ops_module")`, default
+#'   `"scann.scann_ops.py.scann_ops"`); where ScaNN is missing, the error names the
+#'   brute-force twin to load instead.
 #' @examples
 #' \dontrun{
 #' model <- load_export("exports", "neumf")
@@ -32,12 +38,36 @@ load_export <- function(base, name, version = NULL) {
   }
   path <- file.path(folder, version)
   tf <- tensorflow_module()
-  loaded <- tf$saved_model$load(normalizePath(path))
   metadata_file <- file.path(path, "assets", "tfdeeprec.json")
   metadata <- if (file.exists(metadata_file)) jsonlite::fromJSON(metadata_file) else NULL
+  if (identical(metadata$retrieval$index, "scann")) load_scann_ops(name, metadata)
+  loaded <- tryCatch(tf$saved_model$load(normalizePath(path)), error = function(e) {
+    if (grepl("Scann", conditionMessage(e))) load_scann_ops(name, metadata, e)
+    stop(e)
+  })
   structure(list(name = name, version = as.integer(version), path = path,
                  module = loaded, metadata = metadata),
             class = "tfdeeprec_export")
+}
+
+# ScaNN-backed exports (NAME_scann) call ScaNN's TF ops, which must be registered in
+# the Python process before the SavedModel loads; without them, name the brute-force
+# twin, which has the same signatures and needs stock TensorFlow only.
+load_scann_ops <- function(name, metadata, cause = NULL) {
+  module <- getOption("tfdeeprec.scann_ops_module", "scann.scann_ops.py.scann_ops")
+  problem <- tryCatch({
+    reticulate::import(module)
+    NULL
+  }, error = function(e) conditionMessage(e))
+  if (is.null(problem) && is.null(cause)) return(invisible(TRUE))
+  twin <- metadata$retrieval$exports$brute_force
+  twin <- if (is.null(twin)) "the brute-force export" else sprintf("'%s'", dirname(twin))
+  stop(sprintf(paste0(
+    "tfdeeprec: export '%s' uses ScaNN's TensorFlow ops, which this Python (%s) cannot ",
+    "load (%s). Install them with `pip install scann==1.4.2` (Linux x86_64, built for ",
+    "TensorFlow 2.20), or load the brute-force twin %s instead: same signatures, stock ",
+    "TensorFlow ops only."), name, reticulate::py_config()$python,
+    if (is.null(problem)) conditionMessage(cause) else problem, twin), call. = FALSE)
 }
 
 #' @export

@@ -73,3 +73,60 @@ test_that("a single pair and a single user are scored and recommended", {
   expect_equal(nrow(one), 1)
   expect_equal(nrow(recommend(model, "2", k = 3)), 3)
 })
+
+# Two-tower retrieval: the brute-force export (stock ops), its ScaNN twin and the query
+# tower, loaded from R.
+tt <- fixture$two_tower
+
+expect_recommendations <- function(got, rec) {
+  expected_items <- unlist(rec$item_ids)
+  expected_scores <- unlist(rec$scores)
+  expect_equal(got$item_id, expected_items[expected_items != ""])
+  expect_equal(got$score, expected_scores[expected_items != ""], tolerance = 1e-6)
+}
+
+test_that("the two-tower brute-force export scores and recommends as in Python", {
+  model <- load_export(fixture$base, "two_tower")
+  expect_equal(export_metadata(model)$task, "retrieval")
+  expect_equal(export_metadata(model)$retrieval$index, "brute_force")
+  pairs <- data.frame(user_id = unlist(tt$pairs$user_id),
+                      item_id = unlist(tt$pairs$item_id), stringsAsFactors = FALSE)
+  scored <- score(model, pairs)
+  known <- unlist(tt$known)
+  expect_equal(scored$known, known)
+  expect_equal(scored$score[known], unlist(tt$dot)[known], tolerance = 1e-5)
+  expect_equal(scored$score, unlist(tt$two_tower$served_score), tolerance = 1e-6)
+  rec <- tt$two_tower$recommend
+  exclude <- lapply(rec$exclude, function(x) as.character(unlist(x)))
+  got <- recommend(model, unlist(rec$user_id), k = rec$k, exclude = exclude)
+  expect_recommendations(got, rec)
+  for (u in seq_along(exclude)) {
+    expect_false(any(got$item_id[got$user_id == rec$user_id[[u]]] %in% exclude[[u]]))
+  }
+})
+
+test_that("the ScaNN twin loads where ScaNN is installed and answers as in Python", {
+  skip_if_not(reticulate::py_module_available("scann"), "ScaNN is not installed")
+  model <- load_export(fixture$base, "two_tower_scann")
+  expect_equal(export_metadata(model)$retrieval$index, "scann")
+  rec <- tt$two_tower_scann$recommend
+  exclude <- lapply(rec$exclude, function(x) as.character(unlist(x)))
+  expect_recommendations(recommend(model, unlist(rec$user_id), k = rec$k,
+                                   exclude = exclude), rec)
+})
+
+test_that("without ScaNN's ops, loading the ScaNN twin names the brute-force twin", {
+  old <- options(tfdeeprec.scann_ops_module = "no_such_scann_module")
+  on.exit(options(old))
+  expect_error(load_export(fixture$base, "two_tower_scann"),
+               "uses ScaNN's TensorFlow ops.*scann==1.4.2.*brute-force twin 'two_tower'")
+  expect_s3_class(load_export(fixture$base, "two_tower"), "tfdeeprec_export")
+})
+
+test_that("the query tower export embeds users as in Python", {
+  model <- load_export(fixture$base, "two_tower_query_tower")
+  expect_true(all(c("embed", "item_embedding") %in% export_signatures(model)$signature))
+  tf <- reticulate::import("tensorflow")
+  out <- signature(model, "embed")(user_id = string_vector(tf, "1"))
+  expect_equal(as_r_vector(out$embedding), unlist(tt$embedding[[1]]), tolerance = 1e-6)
+})
