@@ -10,25 +10,45 @@ temporary and skipped. Paths in the config are where the base is inside the cont
         --versions latest --out exports/models.config
 
 Then: ``tensorflow_model_server --model_config_file=/models/models.config ...``.
+
+ScaNN-backed retrieval exports (``NAME_scann``, whose ``assets/tfdeeprec.json`` says
+``"retrieval": {"index": "scann"}``) call ops that stock TF Serving lacks, and one
+model that fails to load stops TF Serving from starting; they are left out unless
+``--scann`` is given (for a TF Serving build with ScaNN's ops, ``Dockerfile.scann``).
+Their brute-force twin ``NAME`` has the same signatures and is always listed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 
-def find_models(base) -> list[str]:
-    """Names of the folders under ``base`` with at least one version holding a SavedModel."""
+def find_models(base, scann: bool = True) -> list[str]:
+    """Names of the folders under ``base`` with at least one version holding a SavedModel.
+
+    With ``scann=False``, models whose versions are ScaNN-backed are left out.
+    """
     names = []
     for entry in sorted(Path(base).iterdir()):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        if any(v.name.isdigit() and (v / "saved_model.pb").is_file() for v in entry.iterdir()):
+        versions = [v for v in entry.iterdir()
+                    if v.name.isdigit() and (v / "saved_model.pb").is_file()]
+        if versions and (scann or not any(map(_uses_scann, versions))):
             names.append(entry.name)
     return names
+
+
+def _uses_scann(version: Path) -> bool:
+    metadata = version / "assets" / "tfdeeprec.json"
+    if not metadata.is_file():
+        return False
+    retrieval = json.loads(metadata.read_text()).get("retrieval") or {}
+    return retrieval.get("index") == "scann"
 
 
 def models_config(names, container_base: str = "/models", versions: str = "latest") -> str:
@@ -64,10 +84,16 @@ def main(argv=None) -> int:
     parser.add_argument("--versions", default="latest",
                         help="latest (default) | all | comma-separated versions to pin")
     parser.add_argument("--out", default="-", help="output file (default: stdout)")
+    parser.add_argument("--scann", action="store_true",
+                        help="also list ScaNN-backed exports (TF Serving built with ScaNN)")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.base):
         parser.error(f"not a folder: {args.base}")
-    names = find_models(args.base)
+    names = find_models(args.base, scann=args.scann)
+    skipped = sorted(set(find_models(args.base)) - set(names))
+    if skipped:
+        print(f"left out (need ScaNN's ops; pass --scann to list them): {', '.join(skipped)}",
+              file=sys.stderr)
     if not names:
         parser.error(f"no BASE/NAME/VERSION/saved_model.pb under {args.base}")
     text = models_config(names, args.container_base, args.versions)

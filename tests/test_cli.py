@@ -53,6 +53,22 @@ def test_two_tower_is_trained_without_a_loss_and_for_the_implicit_task(tmp_path,
     assert not (tmp_path / "run").exists()
 
 
+def test_two_tower_export_writes_brute_force_scann_and_query_tower(tmp_path, capsys):
+    run, base = tmp_path / "run", tmp_path / "exports"
+    assert main(["train", "--model", "two_tower", "--epochs", "1", "--batch-size", "512",
+                 "--model-arg", "embedding_dim=8", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["export", "--model-dir", str(run), "--base", str(base), "--name", "tt",
+                 "--max-k", "20"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed.count("exported") == 3
+    assert sorted(p.name for p in base.iterdir()) == ["tt", "tt_query_tower", "tt_scann"]
+    assert main(["export", "--model-dir", str(run), "--base", str(base), "--name", "tt",
+                 "--index", "brute_force"]) == 0
+    assert sorted(p.name for p in (base / "tt").iterdir()) == ["1", "2"]
+    assert not (base / "tt_scann" / "2").exists() and (base / "tt_query_tower" / "2").exists()
+
+
 def test_demo_writes_tables_and_figure(tmp_path):
     proc = _run("demo", "--out", str(tmp_path), "--epochs", "2")
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -331,3 +331,15 @@ def test_server_without_scann_names_the_brute_force_twin(exported, monkeypatch):
         model_registry._load("tt_scann", 1, str(exported.paths["scann"]))
     servable = model_registry._load("tt", 1, str(exported.paths["brute_force"]))
     assert {"score", "recommend", "recommend_default"} <= set(servable.signatures)
+
+
+def test_models_config_for_stock_tf_serving_leaves_the_scann_twin_out(exported):
+    script = Path(__file__).resolve().parents[2] / "serving" / "make_models_config.py"
+    stock = subprocess.run([sys.executable, str(script), str(exported.base)],
+                           capture_output=True, text=True, timeout=60, check=True)
+    assert 'name: "tt"' in stock.stdout and 'name: "tt_query_tower"' in stock.stdout
+    assert "tt_scann" not in stock.stdout and "tt_scann" in stock.stderr
+    with_scann = subprocess.run([sys.executable, str(script), str(exported.base), "--scann"],
+                                capture_output=True, text=True, timeout=60, check=True)
+    assert with_scann.stdout.count("config {") == 3
+    assert 'base_path: "/models/tt_scann"' in with_scann.stdout
