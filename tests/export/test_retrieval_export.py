@@ -343,3 +343,17 @@ def test_models_config_for_stock_tf_serving_leaves_the_scann_twin_out(exported):
                                 capture_output=True, text=True, timeout=60, check=True)
     assert with_scann.stdout.count("config {") == 3
     assert 'base_path: "/models/tt_scann"' in with_scann.stdout
+
+
+def test_tree_leaves_to_search_are_tuned_on_the_served_top_10(exported, tmp_path):
+    paths = export_retrieval(exported.model, exported.users, exported.items, base=tmp_path,
+                             name="tree", train=exported.train, scann=True,
+                             scann_options={"num_leaves": 16, "target_recall": 0.98})
+    retrieval = read_metadata(paths["scann"])["retrieval"]
+    params = retrieval["scann_parameters"]
+    curve = {int(c): r for c, r in params["tuning"]["recall_at_10"].items()}
+    chosen = params["num_leaves_to_search"]
+    assert params["num_leaves"] == 16 and chosen == max(curve)
+    assert curve[chosen] >= 0.98 or chosen == 16
+    assert all(r < 0.98 for c, r in curve.items() if c < chosen)
+    assert retrieval["scann_recall_at_10"] == curve[chosen]

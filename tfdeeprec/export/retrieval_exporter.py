@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import numbers
 import warnings
 from pathlib import Path
@@ -27,7 +28,7 @@ SCANN_SUFFIX = "_scann"
 QUERY_TOWER_SUFFIX = "_query_tower"
 SCANN_SAVE_OPTIONS = {"namespace_whitelist": ["Scann"]}
 AGREEMENT_USERS = 1000  # users whose ScaNN and exact top 10 are compared at export
-TUNING_QUERIES = 2000   # query embeddings used to tune ScaNN's leaves to search
+TARGET_RECALL = 0.995   # recall@10 of the served `recommend` that leaf tuning aims at
 
 
 def retrieval_export_names(name: str) -> dict:
@@ -52,8 +53,12 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
       :class:`~tfdeeprec.retrieval.BruteForceIndex`: stock TF ops only, so stock TF
       Serving, R and Java load it.
     * ``base/name_scann/V``: the same signatures over a ScaNN index (parameters from
-      the catalogue size, leaves to search tuned on the training users' queries;
-      ``scann_options`` override them, see :func:`~tfdeeprec.retrieval.build_scann_index`).
+      the catalogue size; ``scann_options`` override them, see
+      :func:`~tfdeeprec.retrieval.build_scann_index`). With a k-means tree, the leaves
+      to search are tuned on what is served: the smallest of 1, 2, 4, ... leaves whose
+      ``recommend`` top 10 (seen items excluded) reaches recall ``target_recall``
+      (default 0.995, a key of ``scann_options``) against the brute-force export on up
+      to 1,000 training users.
       Saved with the ``Scann`` op namespace allowed; loading it needs ScaNN's TF ops
       (``pip install scann==1.4.2``, or a TF Serving build with them).
     * ``base/name_query_tower/V``: the query tower alone (``embed``) and the candidate
@@ -108,16 +113,25 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
         BruteForceIndex(candidates, ids, k_max=int(max_k), padding_id=-1),
         user_vocab, item_vocab, train, exclude_seen=exclude_seen)}
     retrieval = {"exports": {kind: f"{n}/{version}" for kind, n in names.items()}}
+    scann_details = {}
     if scann:
-        index = _scann_index(model, candidates, ids, len(user_vocab), int(max_k),
-                             scann_options or {})
+        options = dict(scann_options or {})
+        target = float(options.pop("target_recall", TARGET_RECALL))
+        options.setdefault("padding_id", -1)
+        index = build_scann_index(candidates, ids, k_max=int(max_k), use_scann=True,
+                                  **options)
         modules["scann"] = RetrievalServingModule(
             model.query_tower, item_embeddings, index, user_vocab, item_vocab, train,
             exclude_seen=exclude_seen, index_kind="scann")
-        retrieval["scann_parameters"] = index.parameters
-        retrieval["scann_build_seconds"] = round(index.build_seconds, 3)
-        retrieval["scann_recall_at_10"] = scann_agreement(modules["brute_force"],
-                                                          modules["scann"], user_vocab)
+        if index.parameters["num_leaves"] and not {"num_leaves_to_search",
+                                                   "tuning_queries"} & set(options):
+            tune_leaves_to_search(modules["brute_force"], modules["scann"], user_vocab,
+                                  target)
+        scann_details = {
+            "scann_parameters": index.parameters,
+            "scann_build_seconds": round(index.build_seconds, 3),
+            "scann_recall_at_10": scann_agreement(modules["brute_force"], modules["scann"],
+                                                  user_vocab)}
     modules["query_tower"] = QueryTowerModule(model.query_tower, item_embeddings,
                                               user_vocab, item_vocab)
 
@@ -134,7 +148,8 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
                 module, signatures, model=model, user_vocab=user_vocab,
                 item_vocab=item_vocab, name=n, version=version, requested_max_k=int(max_k),
                 extra=metadata)
-            document["retrieval"] = retrieval | {"index": kind, "needs": _NEEDS[kind]}
+            document["retrieval"] = retrieval | {"index": kind, "needs": _NEEDS[kind]} | (
+                scann_details if kind == "scann" else {})
             tmp = stack.enter_context(atomic_version_dir(base, n, version))
             options = tf.saved_model.SaveOptions(
                 **(SCANN_SAVE_OPTIONS if kind == "scann" else {}))
@@ -173,15 +188,28 @@ def scann_agreement(exact: RetrievalServingModule, approximate: RetrievalServing
     return round(float(np.mean(shares)), 4)
 
 
-def _scann_index(model, candidates, ids, num_users, k_max, options):
-    options = dict(options)
-    if "tuning_queries" not in options and "num_leaves_to_search" not in options:
-        queries = tower_embeddings(model.query_tower, num_users)[1:]
-        rng = np.random.default_rng(0)
-        pick = rng.choice(len(queries), size=min(TUNING_QUERIES, len(queries)), replace=False)
-        options["tuning_queries"] = queries[np.sort(pick)]
-    options.setdefault("padding_id", -1)
-    return build_scann_index(candidates, ids, k_max=k_max, use_scann=True, **options)
+def tune_leaves_to_search(exact: RetrievalServingModule, approximate: RetrievalServingModule,
+                          user_vocab: Vocabulary, target_recall: float = TARGET_RECALL) -> int:
+    """Sets the ScaNN index's leaves to search to the smallest power of two (or all leaves)
+    whose served top 10 reaches ``target_recall`` against ``exact``; returns it.
+
+    The curve measured is kept in ``index.parameters["tuning"]``.
+    """
+    index = approximate.index
+    leaves = index.parameters["num_leaves"]
+    counts = sorted({min(2 ** i, leaves) for i in range(int(math.log2(leaves)) + 2)})
+    curve = {}
+    for count in counts:
+        index.num_leaves_to_search.assign(count)
+        curve[count] = scann_agreement(exact, approximate, user_vocab)
+        if curve[count] >= target_recall:
+            break
+    index.parameters["num_leaves_to_search"] = count
+    index.parameters["tuning"] = {
+        "target_recall": target_recall, "recall_at_10": curve,
+        "measured_on": f"`recommend` top 10, seen items excluded, up to {AGREEMENT_USERS} "
+                       "training users, against the brute-force export"}
+    return count
 
 
 def _verify(folder, kind, module, expected, user_vocab, item_vocab):

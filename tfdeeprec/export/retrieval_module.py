@@ -35,7 +35,8 @@ import numpy as np
 from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.vocabulary import Vocabulary
-from tfdeeprec.export.serving_module import PADDING_ID, index_table, item_popularity
+from tfdeeprec.export.serving_module import (PADDING_ID, index_table, item_popularity,
+                                              lookup_pairs)
 from tfdeeprec.retrieval._topk import exclude_and_truncate
 
 RETRIEVAL_OOV = {
@@ -245,11 +246,7 @@ def _attach_functions(module: RetrievalServingModule, query_tower, num_items: in
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id"),
                                   tf.TensorSpec([None], tf.string, name="item_id")])
     def score(user_id, item_id):
-        check = tf.debugging.assert_equal(tf.shape(user_id), tf.shape(item_id), message=(
-            "`user_id` and `item_id` need the same length"))
-        with tf.control_dependencies([check]):
-            users = lookup(module.user_table, tf.identity(user_id))
-            items = lookup(module.item_table, tf.identity(item_id))
+        users, items = lookup_pairs(module, user_id, item_id)
         user_known, item_known = users > 0, items > 0
         known = user_known & item_known
         dots = tf.reduce_sum(queries(users) * tf.gather(module.item_embeddings, items), -1)

@@ -211,11 +211,7 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id"),
                                   tf.TensorSpec([None], tf.string, name="item_id")])
     def score(user_id, item_id):
-        check = tf.debugging.assert_equal(tf.shape(user_id), tf.shape(item_id), message=(
-            "`user_id` and `item_id` need the same length"))
-        with tf.control_dependencies([check]):
-            users = lookup(module.user_table, tf.identity(user_id))
-            items = lookup(module.item_table, tf.identity(item_id))
+        users, items = lookup_pairs(module, user_id, item_id)
         user_known, item_known = users > 0, items > 0
         fallback = tf.where(user_known, tf.gather(module.user_fallback, users),
                             tf.gather(module.item_fallback, items))
@@ -237,6 +233,15 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
     module.score = score
     module.recommend = recommend
     module.recommend_default = recommend_default
+
+
+def lookup_pairs(module, user_id, item_id):
+    """``(user indices, item indices)`` int32 of a score request; equal lengths asserted."""
+    check = tf.debugging.assert_equal(tf.shape(user_id), tf.shape(item_id), message=(
+        "`user_id` and `item_id` need the same length"))
+    with tf.control_dependencies([check]):
+        return (tf.cast(module.user_table.lookup(tf.identity(user_id)), tf.int32),
+                tf.cast(module.item_table.lookup(tf.identity(item_id)), tf.int32))
 
 
 def index_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
