@@ -259,25 +259,6 @@ class _Data:
                 "item_features": build_feature_tables(self.frame.items, self.items)}
 
 
-def _train_timer():
-    from tfdeeprec._keras import keras
-
-    class TrainTimer(keras.callbacks.Callback):
-        """Epoch wall time up to the first on_epoch_end hook (training steps only)."""
-
-        def __init__(self):
-            super().__init__()
-            self.seconds, self._start = [], 0.0
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
-
-    return TrainTimer()
-
-
 def _fit_one(data: _Data, spec: dict, *, scorer_factory=None, verbose=2,
              replay: dict | None = None) -> dict:
     """Trains one neural model under the task's protocol; returns the model and costs.
@@ -318,7 +299,8 @@ def _fit_one(data: _Data, spec: dict, *, scorer_factory=None, verbose=2,
         return holder["scorer"]
 
     pairwise = bool(data_kwargs.pop("pairwise", False))
-    timer = _train_timer()
+    from tfdeeprec.training.callbacks import EpochTimer
+    timer = EpochTimer()  # first in the list: training steps only, before validation
     callbacks = [timer]
     validation_data = None
     if task == "implicit":

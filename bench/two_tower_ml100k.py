@@ -96,7 +96,7 @@ def run_worker(folder: str, spec: dict, verbose=2, embeddings_out: str | None = 
     import numpy as np
 
     import tfdeeprec  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
-    from tfdeeprec._keras import keras, tf
+    from tfdeeprec._keras import tf
     from tfdeeprec.data import (build_histories, build_vocabularies, encode, load_interactions,
                                 split_by_user_ratio)
     from tfdeeprec.data.side_features import build_feature_tables
@@ -105,6 +105,7 @@ def run_worker(folder: str, spec: dict, verbose=2, embeddings_out: str | None = 
                                             sampling_probabilities, tower_embeddings,
                                             tower_score_fn)
     from tfdeeprec.training import RankingValidation, TrainingConfig, fit
+    from tfdeeprec.training.callbacks import EpochTimer
 
     start = time.perf_counter()
     frame = load_interactions(folder)
@@ -143,7 +144,7 @@ def run_worker(folder: str, spec: dict, verbose=2, embeddings_out: str | None = 
     dataset = tf.data.Dataset.from_tensor_slices(
         {"user_id": train.user, "item_id": train.item}).shuffle(
         len(train), seed=0, reshuffle_each_iteration=True).batch(batch_size)
-    timer = _TrainTimer(keras)
+    timer = EpochTimer()  # first in the list: training steps only, before validation
     validation = RankingValidation(FullRankingEvaluator(train, valid, ks=(10,),
                                                         metrics=("ndcg", "recall")),
                                    live_score_fn)
@@ -178,23 +179,6 @@ def run_worker(folder: str, spec: dict, verbose=2, embeddings_out: str | None = 
         "temperature": float(np.exp(model.log_temperature.numpy())),
         "peak_rss_mib": _peak_rss_mib(),
     }
-
-
-def _TrainTimer(keras):  # noqa: N802  (a class made where keras is imported)
-    class TrainTimer(keras.callbacks.Callback):
-        """Wall time of each epoch's training steps (before the validation callbacks)."""
-
-        def __init__(self):
-            super().__init__()
-            self.seconds, self._start = [], 0.0
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self._start)
-
-    return TrainTimer()
 
 
 # --------------------------------------------------------------------------- driver side

@@ -43,6 +43,15 @@ def search_signature(dim: int, ids_dtype: tf.DType) -> list:
             tf.TensorSpec([None, None], ids_dtype, name="exclude")]
 
 
+def search_with_defaults(index, query_embeddings, k=None, exclude=None):
+    """``index.search`` with ``k`` defaulting to ``index.k_max`` and no exclusions."""
+    query_embeddings = tf.convert_to_tensor(query_embeddings, tf.float32)
+    if exclude is None:
+        exclude = tf.fill([tf.shape(query_embeddings)[0], 0],
+                          tf.constant(index.padding_id, index.candidate_ids.dtype))
+    return index.search(query_embeddings, index.k_max if k is None else k, exclude)
+
+
 def exclude_and_truncate(scores, ids, exclude, k, padding_id):
     """Drops excluded IDs from a best-first ``[B, W]`` list and keeps the best ``k``.
 

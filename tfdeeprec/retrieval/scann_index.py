@@ -11,7 +11,8 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.retrieval._topk import (as_candidates, check_k_max, default_padding,
-                                       exclude_and_truncate, search_signature)
+                                       exclude_and_truncate, search_signature,
+                                       search_with_defaults)
 from tfdeeprec.retrieval.brute_force_index import BruteForceIndex
 
 INSTALL_HINT = ("ScaNN is not installed (or its TF ops do not load). It is published for "
@@ -215,11 +216,7 @@ class ScannIndex(tf.Module):
 
     def __call__(self, query_embeddings, k=None, exclude=None):
         """``search`` with ``k`` defaulting to ``k_max`` and no exclusions."""
-        query_embeddings = tf.convert_to_tensor(query_embeddings, tf.float32)
-        if exclude is None:
-            exclude = tf.fill([tf.shape(query_embeddings)[0], 0],
-                              tf.constant(self.padding_id, self.candidate_ids.dtype))
-        return self.search(query_embeddings, self.k_max if k is None else k, exclude)
+        return search_with_defaults(self, query_embeddings, k, exclude)
 
     def _search(self, query_embeddings, k, exclude):
         k = tf.clip_by_value(k, 1, self.k_max)
