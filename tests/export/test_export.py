@@ -395,5 +395,8 @@ def test_recommend_in_several_model_calls_equals_one_call(tiny):
         got = several.recommend(users, tf.constant(k), exclude)
         assert got["item_ids"].numpy().tolist() == want["item_ids"].numpy().tolist()
         np.testing.assert_array_equal(got["scores"].numpy(), want["scores"].numpy())
+        alone = several.recommend(users[:1], tf.constant(k), exclude[:1])  # a block of 1
+        assert alone["item_ids"].numpy().tolist() == want["item_ids"].numpy()[:1].tolist()
+        np.testing.assert_array_equal(alone["scores"].numpy(), want["scores"].numpy()[:1])
     empty = several.recommend_default(tf.constant([], tf.string))
     assert empty["item_ids"].shape == (0, 4)

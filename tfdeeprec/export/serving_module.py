@@ -114,7 +114,8 @@ class ServingModule(tf.Module):
         max_k (int): the largest ``k``; clipped to the number of known items.
         exclude_seen (bool): leave training items out of ``recommend``.
         pairs_per_call (int): the most (user, item) pairs one model call in
-            ``recommend`` sees (whole users per call, at least one). Default 2**17.
+            ``recommend`` sees (whole users per call, at least one). Default 2**17. A
+            request with fewer users is one call of its own size.
     """
 
     def __init__(self, model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, task: str,
@@ -172,11 +173,12 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
 
     def all_scores(users):  # model calls over at most `users_per_call` users each
         b = tf.shape(users)[0]
-        calls = (b + users_per_call - 1) // users_per_call
-        padded = tf.pad(users, [[0, calls * users_per_call - b]])
-        blocks = tf.map_fn(score_block, tf.reshape(padded, [calls, users_per_call]),
-                           fn_output_signature=tf.TensorSpec([users_per_call, num_items],
-                                                             tf.float32),
+        # A small request is one block of its own size: 1 user costs 1 user, not a block.
+        block = tf.maximum(tf.minimum(b, users_per_call), 1)
+        calls = tf.maximum((b + block - 1) // block, 1)  # >= 1: an empty stack has no shape
+        padded = tf.pad(users, [[0, calls * block - b]])
+        blocks = tf.map_fn(score_block, tf.reshape(padded, [calls, block]),
+                           fn_output_signature=tf.TensorSpec([None, num_items], tf.float32),
                            parallel_iterations=1)
         return tf.reshape(blocks, [-1, num_items])[:b]
 
