@@ -89,9 +89,11 @@ def main(argv=None) -> int:
                               max_k=args.max_k, exclude_seen=not args.keep_seen,
                               data=args.data, scann={"auto": None, "scann": True,
                                                      "brute_force": False}[args.index])
-            retrieval = read_metadata(path).get("retrieval")
-            for export in (retrieval["exports"].values() if retrieval else [None]):
-                print(f"exported {path if export is None else os.path.join(args.base, export)}")
+            retrieval = read_metadata(path).get("retrieval")  # two-tower: three models
+            folders = ([os.path.join(args.base, export)
+                        for export in retrieval["exports"].values()] if retrieval else [path])
+            for folder in folders:
+                print(f"exported {folder}")
         elif args.command == "serve":
             from tfdeeprec.serving import serve as run_server
             options = {key: getattr(args, key) for key in (

@@ -61,14 +61,14 @@ from tfdeeprec.export.exporter import export_model, export_run
 from tfdeeprec.export.metadata import METADATA_FILE, read_metadata
 from tfdeeprec.export.retrieval_exporter import export_retrieval, retrieval_export_names
 from tfdeeprec.export.retrieval_module import (RETRIEVAL_OOV, QueryTowerModule,
-                                               RetrievalServingModule)
+                                               RetrievalServingModule, RetrievalTables)
 from tfdeeprec.export.serving_module import OOV_BEHAVIOUR, FallbackTables, ServingModule
 from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_export
 from tfdeeprec.export.versioning import (existing_versions, next_version, validate_name,
                                          validate_version)
 
 __all__ = ["METADATA_FILE", "OOV_BEHAVIOUR", "RETRIEVAL_OOV", "ExportVerificationError",
-           "FallbackTables", "QueryTowerModule", "RetrievalServingModule", "ServingModule",
-           "export_retrieval", "retrieval_export_names", "check_plain_tf", "existing_versions", "export_model",
-           "export_run", "next_version", "read_metadata", "validate_name",
-           "validate_version", "verify_export"]
+           "FallbackTables", "QueryTowerModule", "RetrievalServingModule", "RetrievalTables",
+           "ServingModule", "check_plain_tf", "existing_versions", "export_model",
+           "export_retrieval", "export_run", "next_version", "read_metadata",
+           "retrieval_export_names", "validate_name", "validate_version", "verify_export"]

@@ -20,7 +20,7 @@ FAMILIES = {"mf": "matrix_factorization", "gmf": "ncf", "mlp_ncf": "ncf", "neumf
             "wide_deep": "wide_deep", "two_tower": "retrieval"}
 
 SIGNATURE_NOTES = {
-    "serving_default": "same as `score`",
+    "serving_default": "same as `score` (the query tower export: same as `embed`)",
     "score": "one score per (user_id, item_id) pair; `known` is false when either ID is "
              "out of vocabulary, and the score then follows `oov`",
     "recommend": "the top `k` items for each user, best first. `k` (int32 scalar) is "
@@ -33,7 +33,6 @@ SIGNATURE_NOTES = {
     "item_embedding": "the candidate tower's embedding of each item_id (zeros when `known` "
                       "is false); a pair's score is the dot product of the two embeddings",
 }
-SIGNATURE_NOTES["serving_default"] = "same as `score` (the query tower export: same as `embed`)"
 
 _SCORES = {"rating": "predicted rating",
            "implicit": "probability of interaction, sigmoid(logit)",

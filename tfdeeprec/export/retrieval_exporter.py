@@ -16,7 +16,7 @@ from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.export.exporter import write_saved_model
 from tfdeeprec.export.metadata import build_metadata
 from tfdeeprec.export.retrieval_module import (QueryTowerModule, RetrievalServingModule,
-                                               retrieval_candidates)
+                                               RetrievalTables, retrieval_candidates)
 from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_scores
 from tfdeeprec.export.versioning import (atomic_version_dir, next_version, resolve_version,
                                          validate_name)
@@ -108,10 +108,11 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
 
     item_embeddings = tower_embeddings(model.candidate_tower, len(item_vocab))
     candidates, ids = retrieval_candidates(item_embeddings)
+    tables = RetrievalTables.from_train(train)
     modules = {"brute_force": RetrievalServingModule(
         model.query_tower, item_embeddings,
         BruteForceIndex(candidates, ids, k_max=int(max_k), padding_id=-1),
-        user_vocab, item_vocab, train, exclude_seen=exclude_seen)}
+        user_vocab, item_vocab, tables, exclude_seen=exclude_seen)}
     retrieval = {"exports": {kind: f"{n}/{version}" for kind, n in names.items()}}
     scann_details = {}
     if scann:
@@ -121,17 +122,17 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
         index = build_scann_index(candidates, ids, k_max=int(max_k), use_scann=True,
                                   **options)
         modules["scann"] = RetrievalServingModule(
-            model.query_tower, item_embeddings, index, user_vocab, item_vocab, train,
+            model.query_tower, item_embeddings, index, user_vocab, item_vocab, tables,
             exclude_seen=exclude_seen, index_kind="scann")
         if index.parameters["num_leaves"] and not {"num_leaves_to_search",
                                                    "tuning_queries"} & set(options):
-            tune_leaves_to_search(modules["brute_force"], modules["scann"], user_vocab,
-                                  target)
-        scann_details = {
-            "scann_parameters": index.parameters,
-            "scann_build_seconds": round(index.build_seconds, 3),
-            "scann_recall_at_10": scann_agreement(modules["brute_force"], modules["scann"],
-                                                  user_vocab)}
+            recall = tune_leaves_to_search(modules["brute_force"], modules["scann"],
+                                           user_vocab, target)
+        else:
+            recall = scann_agreement(modules["brute_force"], modules["scann"], user_vocab)
+        scann_details = {"scann_parameters": index.parameters,
+                         "scann_build_seconds": round(index.build_seconds, 3),
+                         "scann_recall_at_10": recall}
     modules["query_tower"] = QueryTowerModule(model.query_tower, item_embeddings,
                                               user_vocab, item_vocab)
 
@@ -151,9 +152,9 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
             document["retrieval"] = retrieval | {"index": kind, "needs": _NEEDS[kind]} | (
                 scann_details if kind == "scann" else {})
             tmp = stack.enter_context(atomic_version_dir(base, n, version))
-            options = tf.saved_model.SaveOptions(
+            save_options = tf.saved_model.SaveOptions(
                 **(SCANN_SAVE_OPTIONS if kind == "scann" else {}))
-            write_saved_model(tmp, module, signatures, document, options)
+            write_saved_model(tmp, module, signatures, document, save_options)
             if verify:
                 _verify(tmp, kind, module, expected, user_vocab, item_vocab)
             paths[kind] = Path(base) / n / str(version)
@@ -176,32 +177,28 @@ def scann_agreement(exact: RetrievalServingModule, approximate: RetrievalServing
     Users are a seeded sample of up to ``max_users`` known users; both modules exclude
     the same (seen) items.
     """
-    rng = np.random.default_rng(seed)
-    users = np.arange(1, len(user_vocab))
-    users = np.sort(rng.choice(users, size=min(max_users, len(users)), replace=False))
-    user_ids = tf.constant(user_vocab.ids_of(users).astype(str))
-    none = tf.zeros([len(users), 0], tf.string)
-    want = exact.recommend(user_ids, k, none)["item_ids"].numpy().tolist()
-    got = approximate.recommend(user_ids, k, none)["item_ids"].numpy().tolist()
-    shares = [len(set(a) & set(b) - {b""}) / max(1, len(set(a) - {b""}))
-              for a, b in zip(want, got)]
-    return round(float(np.mean(shares)), 4)
+    user_ids = _agreement_users(user_vocab, max_users, seed)
+    return _recall(_top_ids(exact, user_ids, k), _top_ids(approximate, user_ids, k))
 
 
 def tune_leaves_to_search(exact: RetrievalServingModule, approximate: RetrievalServingModule,
-                          user_vocab: Vocabulary, target_recall: float = TARGET_RECALL) -> int:
+                          user_vocab: Vocabulary, target_recall: float = TARGET_RECALL) -> float:
     """Sets the ScaNN index's leaves to search to the smallest power of two (or all leaves)
-    whose served top 10 reaches ``target_recall`` against ``exact``; returns it.
+    whose served top 10 reaches ``target_recall`` against ``exact``.
 
-    The curve measured is kept in ``index.parameters["tuning"]``.
+    Returns the recall@10 reached (:func:`scann_agreement` at that setting). The exact
+    answers are computed once; the curve measured is kept in
+    ``index.parameters["tuning"]``.
     """
     index = approximate.index
     leaves = index.parameters["num_leaves"]
     counts = sorted({min(2 ** i, leaves) for i in range(int(math.log2(leaves)) + 2)})
+    user_ids = _agreement_users(user_vocab, AGREEMENT_USERS, 0)
+    want = _top_ids(exact, user_ids, 10)
     curve = {}
     for count in counts:
         index.num_leaves_to_search.assign(count)
-        curve[count] = scann_agreement(exact, approximate, user_vocab)
+        curve[count] = _recall(want, _top_ids(approximate, user_ids, 10))
         if curve[count] >= target_recall:
             break
     index.parameters["num_leaves_to_search"] = count
@@ -209,7 +206,26 @@ def tune_leaves_to_search(exact: RetrievalServingModule, approximate: RetrievalS
         "target_recall": target_recall, "recall_at_10": curve,
         "measured_on": f"`recommend` top 10, seen items excluded, up to {AGREEMENT_USERS} "
                        "training users, against the brute-force export"}
-    return count
+    return curve[count]
+
+
+def _agreement_users(user_vocab: Vocabulary, max_users: int, seed: int) -> tf.Tensor:
+    """A seeded, sorted sample of up to ``max_users`` known user IDs (string ``[n]``)."""
+    users = np.arange(1, len(user_vocab))
+    users = np.random.default_rng(seed).choice(users, size=min(max_users, len(users)),
+                                               replace=False)
+    return tf.constant(user_vocab.ids_of(np.sort(users)).astype(str))
+
+
+def _top_ids(module: RetrievalServingModule, user_ids: tf.Tensor, k: int) -> list:
+    none = tf.zeros([user_ids.shape[0], 0], tf.string)
+    return module.recommend(user_ids, k, none)["item_ids"].numpy().tolist()
+
+
+def _recall(want: list, got: list) -> float:
+    shares = [len(set(a) & set(b) - {b""}) / max(1, len(set(a) - {b""}))
+              for a, b in zip(want, got)]
+    return round(float(np.mean(shares)), 4)
 
 
 def _verify(folder, kind, module, expected, user_vocab, item_vocab):

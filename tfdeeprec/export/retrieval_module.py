@@ -30,13 +30,15 @@ Out-of-vocabulary IDs (see :data:`RETRIEVAL_OOV`) never reach an untrained row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.export.serving_module import (PADDING_ID, index_table, item_popularity,
-                                              lookup_pairs)
+                                              lookup_pairs, training_pairs)
 from tfdeeprec.retrieval._topk import exclude_and_truncate
 
 RETRIEVAL_OOV = {
@@ -46,9 +48,52 @@ RETRIEVAL_OOV = {
     "unknown_user_unknown_item": "0.0",
     "recommend_unknown_user": "items ranked by popularity (not by the index); scores are "
                               "those shares (equal to `score` for the same pair)",
-    "query_tower_unknown_user": "a zero embedding with `known` false",
 }
+QUERY_TOWER_OOV = {"unknown_user": "a zero embedding with `known` false",
+                   "unknown_item": "a zero embedding with `known` false"}
 _NO_ITEM = -1  # the indexes' padding ID: candidate IDs are the item indices 1 .. n - 1
+
+
+@dataclass(frozen=True, eq=False)
+class RetrievalTables:
+    """What a retrieval export needs from the training split, computed once per export.
+
+    ``popularity[i]``: the share of training users who interacted with item ``i`` (the
+    unknown-user fallback; index 0: 0); ``popular_items``: item indices ``1 .. n - 1``
+    by popularity, best first (ties by index); each user's distinct training items as
+    CSR: ``seen_items[seen_row_starts[u]:seen_row_starts[u + 1]]``.
+
+    >>> train = EncodedInteractions(np.array([2, 1, 2, 2]), np.array([3, 1, 1, 3]), 3, 4)
+    >>> tables = RetrievalTables.from_train(train)
+    >>> tables.popularity.tolist(), tables.popular_items.tolist()
+    ([0.0, 1.0, 0.0, 0.5], [1, 3, 2])
+    >>> tables.seen_row_starts.tolist(), tables.seen_items.tolist()
+    ([0, 0, 1, 3], [1, 1, 3])
+    """
+
+    popularity: np.ndarray
+    popular_items: np.ndarray
+    seen_row_starts: np.ndarray
+    seen_items: np.ndarray
+
+    @property
+    def num_users(self) -> int:
+        return len(self.seen_row_starts) - 1
+
+    @property
+    def num_items(self) -> int:
+        return len(self.popularity)
+
+    @classmethod
+    def from_train(cls, train: EncodedInteractions) -> "RetrievalTables":
+        keys = training_pairs(train)
+        popularity = item_popularity(keys, train.num_items)
+        order = np.argsort(-popularity[1:], kind="stable") + 1
+        starts = np.zeros(train.num_users + 1, np.int64)
+        np.cumsum(np.bincount(keys // train.num_items, minlength=train.num_users),
+                  out=starts[1:])
+        return cls(popularity, order.astype(np.int32), starts,
+                   (keys % train.num_items).astype(np.int32))
 
 
 class RetrievalServingModule(tf.Module):
@@ -67,7 +112,7 @@ class RetrievalServingModule(tf.Module):
             candidate IDs ``1 .. num_items - 1`` (int32) and padding ID ``-1``
             (:func:`retrieval_candidates` gives both).
         user_vocab, item_vocab: the :class:`Vocabulary` s the towers were trained with.
-        train (EncodedInteractions): the training split (popularity fallback, seen items).
+        tables (RetrievalTables): popularity and seen items, from the training split.
         exclude_seen (bool): leave each user's training items out of ``recommend``.
             Default True.
         index_kind (str): ``"scann"`` or ``"brute_force"``, for the metadata.
@@ -81,14 +126,14 @@ class RetrievalServingModule(tf.Module):
     >>> table = np.eye(4, 2, dtype="float32")
     >>> index = BruteForceIndex(*retrieval_candidates(table), k_max=2, padding_id=-1)
     >>> module = RetrievalServingModule(build_query_tower(3, embedding_dim=2), table,
-    ...                                 index, users, items, train)
+    ...                                 index, users, items, RetrievalTables.from_train(train))
     >>> out = module.recommend(tf.constant(["nobody"]), 2, tf.zeros([1, 0], tf.string))
     >>> out["item_ids"].numpy().tolist(), out["scores"].numpy().tolist()
     ([[b'a', b'b']], [[1.0, 0.0]])
     """
 
     def __init__(self, query_tower, item_embeddings, index, user_vocab: Vocabulary,
-                 item_vocab: Vocabulary, train: EncodedInteractions, *,
+                 item_vocab: Vocabulary, tables: "RetrievalTables", *,
                  exclude_seen: bool = True, index_kind: str = "brute_force"):
         super().__init__(name="tfdeeprec_retrieval")
         item_embeddings = np.asarray(item_embeddings, np.float32)
@@ -96,10 +141,10 @@ class RetrievalServingModule(tf.Module):
         if item_embeddings.ndim != 2 or len(item_embeddings) != num_items:
             raise ValueError(f"`item_embeddings` must have one row per item index "
                              f"({num_items}). Received: shape={item_embeddings.shape}")
-        if (train.num_users, train.num_items) != (len(user_vocab), num_items):
-            raise ValueError("`train` was encoded with other vocabularies: "
-                             f"{train.num_users} x {train.num_items} indices for vocabularies "
-                             f"of {len(user_vocab)} x {num_items}")
+        if (tables.num_users, tables.num_items) != (len(user_vocab), num_items):
+            raise ValueError("`tables` come from a split encoded with other vocabularies: "
+                             f"{tables.num_users} x {tables.num_items} indices for "
+                             f"vocabularies of {len(user_vocab)} x {num_items}")
         if index.num_candidates != num_items - 1:
             raise ValueError(f"`index` must hold the {num_items - 1} known items. "
                              f"Received: {index.num_candidates} candidates")
@@ -116,14 +161,12 @@ class RetrievalServingModule(tf.Module):
                                        trainable=False, dtype=tf.string, name="item_tokens")
         self.item_embeddings = tf.Variable(item_embeddings, trainable=False,
                                            name="item_embeddings")
-        popularity = item_popularity(train)
-        order = np.argsort(-popularity[1:], kind="stable") + 1
-        self.popularity = tf.Variable(popularity, trainable=False, name="popularity")
-        self.popular_items = tf.Variable(order.astype(np.int32), trainable=False,
+        self.popularity = tf.Variable(tables.popularity, trainable=False, name="popularity")
+        self.popular_items = tf.Variable(tables.popular_items, trainable=False,
                                          name="popular_items")
-        starts, items = seen_lists(train)
-        self.seen_row_starts = tf.Variable(starts, trainable=False, name="seen_row_starts")
-        self.seen_items = tf.Variable(items, trainable=False, name="seen_items")
+        self.seen_row_starts = tf.Variable(tables.seen_row_starts, trainable=False,
+                                           name="seen_row_starts")
+        self.seen_items = tf.Variable(tables.seen_items, trainable=False, name="seen_items")
         _attach_functions(self, query_tower, num_items)
 
     def signatures(self) -> dict:
@@ -156,8 +199,7 @@ class QueryTowerModule(tf.Module):
                  item_vocab: Vocabulary):
         super().__init__(name="tfdeeprec_query_tower")
         self.task = "query_tower"
-        self.oov_behaviour = {"unknown_user": RETRIEVAL_OOV["query_tower_unknown_user"],
-                              "unknown_item": "a zero embedding with `known` false"}
+        self.oov_behaviour = QUERY_TOWER_OOV
         self.query_variables = list(query_tower.variables)
         self.user_table = index_table(user_vocab)
         self.item_table = index_table(item_vocab)
@@ -197,21 +239,6 @@ def retrieval_candidates(item_embeddings) -> tuple[np.ndarray, np.ndarray]:
     """
     item_embeddings = np.asarray(item_embeddings, np.float32)
     return item_embeddings[1:], np.arange(1, len(item_embeddings), dtype=np.int32)
-
-
-def seen_lists(train: EncodedInteractions) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's distinct training items as CSR: ``(row_starts int64 [U + 1], items int32)``.
-
-    >>> train = EncodedInteractions(np.array([2, 1, 2, 2]), np.array([3, 1, 1, 3]), 3, 4)
-    >>> [a.tolist() for a in seen_lists(train)]
-    [[0, 0, 1, 3], [1, 1, 3]]
-    """
-    known = train.known()
-    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
-    users = keys // train.num_items
-    starts = np.zeros(train.num_users + 1, np.int64)
-    np.cumsum(np.bincount(users, minlength=train.num_users), out=starts[1:])
-    return starts, (keys % train.num_items).astype(np.int32)
 
 
 def _attach_functions(module: RetrievalServingModule, query_tower, num_items: int):

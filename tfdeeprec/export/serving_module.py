@@ -82,10 +82,8 @@ class FallbackTables:
         """Computes the fallbacks of :data:`OOV_BEHAVIOUR` from the training split."""
         if task not in TASKS:
             raise ValueError(f"`task` must be one of {TASKS}. Received: task={task!r}")
+        keys = training_pairs(train)
         known = train.known()
-        if len(known) == 0:
-            raise ValueError("the training interactions hold no known (user, item) pair")
-        keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
         if task == "rating":
             if known.rating is None:
                 raise ValueError("task 'rating' needs training ratings, but there are none")
@@ -95,7 +93,7 @@ class FallbackTables:
             item = _mean_by(known.item, rating, train.num_items, overall)
             item[0] = overall
         else:
-            item = item_popularity(train)
+            item = item_popularity(keys, train.num_items)
             user = np.zeros(train.num_users)
         return cls(user.astype(np.float32), item.astype(np.float32), keys)
 
@@ -254,19 +252,29 @@ def index_table(vocab: Vocabulary) -> tf.lookup.StaticHashTable:
                                      default_value=Vocabulary.OOV_INDEX)
 
 
-def item_popularity(train: EncodedInteractions) -> np.ndarray:
-    """Share of training users who interacted with each item (index 0: 0), float32 ``[n]``.
+def training_pairs(train: EncodedInteractions) -> np.ndarray:
+    """The sorted distinct ``user * num_items + item`` keys of the known training pairs.
 
-    >>> train = EncodedInteractions(np.array([1, 2, 2]), np.array([1, 1, 2]), 3, 4)
-    >>> item_popularity(train).tolist()
-    [0.0, 1.0, 0.5, 0.0]
+    >>> training_pairs(EncodedInteractions(np.array([2, 1, 2]), np.array([1, 3, 1]), 3, 4))
+    array([7, 9])
     """
     known = train.known()
     if len(known) == 0:
         raise ValueError("the training interactions hold no known (user, item) pair")
-    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
-    users_per_item = np.bincount(keys % train.num_items, minlength=train.num_items)
-    popularity = users_per_item / len(np.unique(known.user))
+    return np.unique(known.user.astype(np.int64) * train.num_items + known.item)
+
+
+def item_popularity(keys: np.ndarray, num_items: int) -> np.ndarray:
+    """Share of training users who interacted with each item (index 0: 0), float32 ``[n]``.
+
+    ``keys`` are :func:`training_pairs`.
+
+    >>> train = EncodedInteractions(np.array([1, 2, 2]), np.array([1, 1, 2]), 3, 4)
+    >>> item_popularity(training_pairs(train), 4).tolist()
+    [0.0, 1.0, 0.5, 0.0]
+    """
+    users_per_item = np.bincount(keys % num_items, minlength=num_items)
+    popularity = users_per_item / len(np.unique(keys // num_items))
     popularity[0] = 0.0
     return popularity.astype(np.float32)
 
