@@ -21,6 +21,15 @@ def _fresh_keras_session():
     yield
 
 
+@pytest.fixture(scope="session")
+def plain_tf_env() -> dict:
+    """The environment for a child process that must load exports with TensorFlow alone:
+    no ``TF_USE_LEGACY_KERAS`` (an export must not need it), TensorFlow's logs quiet."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    return env
+
+
 @pytest.fixture
 def tiny_frame() -> InteractionFrame:
     """4 users, 5 items, ratings and timestamps; small enough to check by hand."""

@@ -1,7 +1,6 @@
 """Serving exports: every registered model and task, reloaded by TensorFlow alone."""
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -62,12 +61,6 @@ class Case:
     answer: dict = None
 
 
-def _fresh_env():
-    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    return env
-
-
 def _expected_fallbacks(train_df, task, items):
     if task == "rating":
         by_item = train_df.groupby("item_id")["rating"].mean()
@@ -120,7 +113,7 @@ def _train_and_export(model, task, frame, root):
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, plain_tf_env):
     """Trains, saves and exports every case, then queries them all in one fresh process."""
     root = tmp_path_factory.mktemp("export")
     frame = make_synthetic_ratings(num_users=60, num_items=40, seed=1).frame
@@ -130,14 +123,14 @@ def served(tmp_path_factory):
     (root / "requests.json").write_text(json.dumps(requests))
     proc = subprocess.run([sys.executable, str(CHECK_SCRIPT), str(root / "requests.json"),
                            str(root / "answers.json")], capture_output=True, text=True,
-                          env=_fresh_env(), cwd=root, timeout=300)
+                          env=plain_tf_env, cwd=root, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     answers = json.loads((root / "answers.json").read_text())
     for case, answer in zip(cases.values(), answers["exports"]):
         case.answer = answer
     first = next(iter(cases.values()))
     plain = subprocess.run([sys.executable, "-c", PLAIN_LOAD, str(first.path), first.users[0],
-                            first.items[0]], capture_output=True, text=True, env=_fresh_env(),
+                            first.items[0]], capture_output=True, text=True, env=plain_tf_env,
                            cwd=root, timeout=300)
     assert plain.returncode == 0, plain.stderr[-3000:]
     return {"cases": cases, "answers": answers, "plain": json.loads(plain.stdout.splitlines()[-1]),

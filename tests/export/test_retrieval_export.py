@@ -2,7 +2,6 @@
 a fresh TensorFlow-only process and ``tfdeeprec serve``."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -244,15 +243,13 @@ def _serve_recommend(base, name, users, k):
         server.wait(timeout=30)
 
 
-def _fresh_tf_recommend(path, users, k, tmp_path):
+def _fresh_tf_recommend(path, users, k, tmp_path, env):
     """``recommend`` of ``path`` in a new process where Keras and tfdeeprec cannot load."""
     requests = {"block": True, "exports": [{
         "path": str(path), "score": {"user_id": users[:2], "item_id": users[:2]},
         "recommend": [{"user_id": users, "k": k, "exclude": [[] for _ in users]}],
         "recommend_default": {"user_id": users[:2]}}]}
     (tmp_path / "requests.json").write_text(json.dumps(requests))
-    env = {key: value for key, value in os.environ.items() if key != "TF_USE_LEGACY_KERAS"}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     subprocess.run([sys.executable, str(CHECK_SCRIPT), str(tmp_path / "requests.json"),
                     str(tmp_path / "answers.json")], check=True, env=env, timeout=300)
     answers = json.loads((tmp_path / "answers.json").read_text())
@@ -262,11 +259,13 @@ def _fresh_tf_recommend(path, users, k, tmp_path):
 
 
 def test_scann_served_by_tfdeeprec_serve_agrees_with_brute_force_in_plain_tf(exported,
-                                                                           tmp_path):
+                                                                           tmp_path,
+                                                                           plain_tf_env):
     users = list(exported.users.tokens)
     served, metadata = _serve_recommend(exported.base, "tt_scann", users, K)
     assert "recommend" in metadata["metadata"]["signature_def"]["signature_def"]
-    exact = _fresh_tf_recommend(exported.paths["brute_force"], users, K, tmp_path)
+    exact = _fresh_tf_recommend(exported.paths["brute_force"], users, K, tmp_path,
+                                plain_tf_env)
     same = [set(a) == set(b) for (a, _), (b, _) in zip(served, exact)]
     recall = np.mean([len(set(a) & set(b)) / K for (a, _), (b, _) in zip(served, exact)])
     assert len(same) == len(users) == 300
