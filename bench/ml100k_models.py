@@ -64,6 +64,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import merge_settings  # noqa: E402
+
 FETCH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fetch_ml100k.sh"
 TASKS = ("implicit", "rating")
 COMMAND = ".venv/bin/python bench/ml100k_models.py"
@@ -473,16 +475,6 @@ def _pretrain(data: _Data, spec: dict, verbose):
 
 # --------------------------------------------------------------------------- driver side
 
-def _merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _run_subprocess(folder: str, task: str, name: str, spec: dict, quiet: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "row.json"
@@ -591,7 +583,7 @@ def main() -> None:
 
     settings = copy.deepcopy(SETTINGS)
     if args.override:
-        settings = _merge(settings, json.loads(args.override))
+        settings = merge_settings(settings, json.loads(args.override))
     tasks = TASKS if args.task == "all" else (args.task,)
     wanted = None if args.models is None else [m.strip() for m in args.models.split(",")]
     have_wide_deep = "wide_deep" in _available_builders()

@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: write a JSON result and refresh its table in README.md.
+"""Shared by the benchmarks: write a JSON result and refresh its table in README.md, and
+merge settings overrides.
 
 Each benchmark owns one README section between ``<!-- bench:NAME -->`` and
 ``<!-- /bench:NAME -->``; the section is replaced whole, so reruns never duplicate it.
@@ -6,6 +7,7 @@ Each benchmark owns one README section between ``<!-- bench:NAME -->`` and
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -25,6 +27,21 @@ def machine() -> dict:
         "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
+
+
+def merge_settings(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` applied key by key, nested dicts merged (a new dict).
+
+    >>> merge_settings({"a": {"x": 1, "y": 2}, "b": 3}, {"a": {"y": 5}})
+    {'a': {'x': 1, 'y': 5}, 'b': 3}
+    """
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_settings(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

@@ -25,7 +25,6 @@ JSON under "tuning".
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import resource
@@ -38,6 +37,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import merge_settings  # noqa: E402
 
 FETCH = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fetch_ml100k.sh"
 COMMAND = ".venv/bin/python bench/two_tower_ml100k.py"
@@ -183,16 +184,6 @@ def run_worker(folder: str, spec: dict, verbose=2, embeddings_out: str | None = 
 
 # --------------------------------------------------------------------------- driver side
 
-def _merge(base: dict, override: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _run_subprocess(folder: str, spec: dict, quiet: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out, spec_file = Path(tmp) / "row.json", Path(tmp) / "spec.json"
@@ -265,9 +256,9 @@ def main() -> None:
     for name, row in ROWS.items():
         if wanted is not None and name not in wanted:
             continue
-        spec = _merge(BASE, row)
+        spec = merge_settings(BASE, row)
         if args.override:
-            spec = _merge(spec, json.loads(args.override))
+            spec = merge_settings(spec, json.loads(args.override))
         print(f"=== {name}", flush=True)
         result = _run_subprocess(folder, spec, args.quiet)
         result["row"] = name
