@@ -27,30 +27,21 @@ def _popularity_ndcg(data):
     return evaluator.evaluate(lambda users: np.tile(counts, (len(users), 1)))["ndcg@10"]
 
 
-def test_neumf_learns_planted_structure_beyond_popularity(planted):
+@pytest.mark.parametrize("model, settings", [
+    ("neumf", {"num_negatives": 4,
+               "model_kwargs": {"gmf_dim": 16, "mlp_dim": 16, "hidden_units": (32, 16)}}),
+    ("two_tower", {"model_kwargs": {"embedding_dim": 16}}),
+])
+def test_learns_planted_structure_beyond_popularity(planted, model, settings):
     config = ExperimentConfig(
-        model="neumf", task="implicit", batch_size=256, num_negatives=4,
-        model_kwargs={"gmf_dim": 16, "mlp_dim": 16, "hidden_units": (32, 16)},
+        model=model, task="implicit", batch_size=256, **settings,
         training=TrainingConfig(epochs=12, learning_rate=3e-3, verbose=0,
                                 early_stopping_patience=3))
     result = run_experiment(config, frame=planted.frame)
-    neumf = result.metrics["test"]["ndcg@10"]
+    ndcg = result.metrics["test"]["ndcg@10"]
     popularity = _popularity_ndcg(result.data)
-    print(f"planted structure: NeuMF NDCG@10 {neumf:.4f}, popularity {popularity:.4f}")
-    assert neumf >= 1.5 * popularity
-
-
-def test_two_tower_learns_planted_structure_beyond_popularity(planted):
-    config = ExperimentConfig(
-        model="two_tower", task="implicit", batch_size=256,
-        model_kwargs={"embedding_dim": 16},
-        training=TrainingConfig(epochs=12, learning_rate=3e-3, verbose=0,
-                                early_stopping_patience=3))
-    result = run_experiment(config, frame=planted.frame)
-    two_tower = result.metrics["test"]["ndcg@10"]
-    popularity = _popularity_ndcg(result.data)
-    print(f"planted structure: two-tower NDCG@10 {two_tower:.4f}, popularity {popularity:.4f}")
-    assert two_tower >= 1.5 * popularity
+    print(f"planted structure: {model} NDCG@10 {ndcg:.4f}, popularity {popularity:.4f}")
+    assert ndcg >= 1.5 * popularity
 
 
 def test_two_tower_run_saves_reloads_and_evaluates_the_same(tmp_path, planted):
