@@ -9,7 +9,8 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.evaluation.full_ranking import EvaluationResult, FullRankingEvaluator
 
-ALL_METRICS = ("hit", "precision", "recall", "f1", "ndcg", "mrr", "map", "auc", "coverage")
+ALL_METRICS = ("hit", "precision", "recall", "f1", "ndcg", "mrr", "map", "gauc", "auc",
+               "coverage")
 
 
 def _encoded(pairs, num_users, num_items):
@@ -44,6 +45,7 @@ def _brute_force(scores, train, valid, test, ks):
         if u > 0:  # an OOV item stays relevant as a unique item no model can rank
             relevant.setdefault(int(u), set()).add(int(i) if i > 0 else -1 - row)
     sums, auc_values, covered = {}, [], {k: set() for k in ks}
+    pooled_pos, pooled_neg = [], []
     for u in sorted(relevant):
         excluded = seen.get(u, set()) | {0}
         candidates = np.array([i for i in range(num_items) if i not in excluded])
@@ -69,7 +71,10 @@ def _brute_force(scores, train, valid, test, ks):
             for name, value in values.items():
                 sums[f"{name}@{k}"] = sums.get(f"{name}@{k}", 0.0) + value
         negatives = [i for i in candidates if i not in rel]
-        known = {p for p in rel if p > 0}  # AUC covers the items the model can score
+        known = {p for p in rel if p > 0}  # AUCs cover the items the model can score
+        # pooled AUC: every user's candidates are negatives, even with no known positive
+        pooled_neg += [scores[u, n] for n in negatives]
+        pooled_pos += [-np.inf if p in excluded else scores[u, p] for p in known]
         if not known:
             continue
         wins = 0.0
@@ -83,7 +88,9 @@ def _brute_force(scores, train, valid, test, ks):
                     wins += 0.5
         auc_values.append(wins / (len(known) * len(negatives)))
     out = {name: value / len(relevant) for name, value in sums.items()}
-    out["auc"] = float(np.mean(auc_values))
+    out["gauc"] = float(np.mean(auc_values))
+    pos, neg = np.array(pooled_pos)[:, None], np.array(pooled_neg)[None, :]
+    out["auc"] = float(((pos > neg).sum() + 0.5 * (pos == neg).sum()) / (pos.size * neg.size))
     for k in ks:
         out[f"coverage@{k}"] = len(covered[k] - {0}) / (num_items - 1)
     return out, len(relevant)
@@ -143,7 +150,8 @@ def _planted():
     return train, test, scores
 
 
-# relevant: u1 {2, 4}; u2 {1, OOV (never a hit; outside AUC)}; u3 {5 (also in train, so masked), 3} -> num_relevant 2, 1, 2
+# relevant: u1 {2, 4}; u2 {1, OOV (never a hit; outside the AUCs)};
+# u3 {5 (also in train, so masked), 3} -> num_relevant 2, 2, 2
 # hits@2: u1 [T, T]; u2 [F, F]; u3 [F, T]       hits@1: u1 [T]; u2 [F]; u3 [F]
 PLANTED_EXPECTED = {
     "hit@1": 1 / 3,                         # 1, 0, 0
@@ -164,7 +172,10 @@ PLANTED_EXPECTED = {
     "coverage@2": 1.0,                      # {2, 4} | {4, 5} | {1, 3}
     # u1: 2 and 4 beat 3 and 5 -> 4/4; u2: 1 (0.1) loses to 4, 5 -> 0/2;
     # u3: 5 is masked (0 wins), 3 (0.4) beats 2 and 4, loses to 1 -> 2/6
-    "auc": 0.4444444,                       # (1 + 0 + 1/3) / 3
+    "gauc": 0.4444444,                      # (1 + 0 + 1/3) / 3
+    # pooled: positives 0.8, 0.7 (u1), 0.1 (u2), -inf, 0.4 (u3); negatives 0.1, 0.5 (u1),
+    # 0.3, 0.2 (u2), 0.6, 0.2, 0.3 (u3). Wins: 7 + 7 + 0.5 (tie with 0.1) + 0 + 5 -> 19.5/35
+    "auc": 0.5571429,
 }
 
 
@@ -177,11 +188,25 @@ def test_planted_case_exact_values():
     result = evaluator.evaluate(lambda users: scores[users])
     assert result.num_users == 3
     assert list(result.metrics) == [
-        f"{m}@{k}" for k in (1, 2) for m in ALL_METRICS if m != "auc"] + ["auc"]
+        f"{m}@{k}" for k in (1, 2) for m in ALL_METRICS if "auc" not in m] + ["gauc", "auc"]
     for name, value in PLANTED_EXPECTED.items():
         assert result.metrics[name] == pytest.approx(value, abs=1e-6), name
     assert evaluator.top_items(lambda users: scores[users]).tolist() == [
         [2, 4], [4, 5], [1, 3]]
+
+
+def test_gauc_averages_users_and_auc_pools_their_pairs():
+    # items 1..3 candidates, item 4 trained (excluded, so never a negative despite 99)
+    train = _encoded([(1, 4), (2, 4)], 3, 5)
+    test = _encoded([(1, 1), (2, 1)], 3, 5)
+    scores = np.array([[0.0] * 5,
+                       [0.0, 0.9, 0.1, 0.2, 99.0],      # u1: 1 beats 2 and 3
+                       [0.0, 10.9, 10.1, 10.2, 99.0]])  # u2: the same, ten points higher
+    result = FullRankingEvaluator(train, test, ks=(1,), metrics=("gauc", "auc"),
+                                  batch_size=1).evaluate(lambda users: scores[users])
+    # gauc: (2/2 + 2/2) / 2; auc: 0.9 beats 0.1, 0.2 but not 10.1, 10.2 (2 of 4),
+    # 10.9 beats all 4 -> 6 / 8
+    assert result.metrics == {"gauc": 1.0, "auc": 0.75}
 
 
 def test_tensor_score_fn_and_float32():
@@ -204,10 +229,10 @@ def test_fewer_candidates_than_k_fills_with_zero():
 
 def test_result_table_and_dict():
     train, test, scores = _planted()
-    result = FullRankingEvaluator(train, test, ks=(2,), metrics=("ndcg", "auc")).evaluate(
-        lambda users: scores[users])
+    result = FullRankingEvaluator(train, test, ks=(2,), metrics=("ndcg", "gauc", "auc")
+                                  ).evaluate(lambda users: scores[users])
     assert result.as_table().splitlines() == [
-        "metric  full (3 users)", "ndcg@2  0.4623", "auc     0.4444"]
+        "metric  full (3 users)", "ndcg@2  0.4623", "gauc    0.4444", "auc     0.5571"]
     assert result.to_dict() == {"protocol": "full", "num_users": 3,
                                 "metrics": result.metrics}
     assert isinstance(result, EvaluationResult)

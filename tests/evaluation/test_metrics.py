@@ -61,7 +61,7 @@ def test_zero_relevant_scores_zero():
         assert fn(hits, [0]).tolist() == [0.0], name
 
 
-def test_auc_hand_computed():
+def test_per_row_auc_hand_computed():
     scores = np.array([[0.9, 0.8, 0.3, 0.3, 0.1],
                        [0.5, 0.5, 0.5, 0.2, 0.7],
                        [1.0, 2.0, 3.0, 4.0, 5.0],
@@ -80,13 +80,39 @@ def test_auc_hand_computed():
     #   0.5: tie + win -> 1.5; 0.7: 2 wins; 3.5 / 4 = 0.875
     # row 2: no negative -> undefined (NaN)
     # row 3: the positive was masked to -inf: it loses all 4 pairs -> 0
-    out = metrics.auc(scores, relevant, valid)
+    out = metrics.per_row_auc(scores, relevant, valid)
     np.testing.assert_allclose(out, [3.5 / 6, 0.875, np.nan, 0.0])
 
 
-def test_auc_default_valid_is_everything():
+def test_per_row_auc_default_valid_is_everything():
     # positive 0.4 against 0.1, 0.4, 0.9: 1 + 0.5 + 0 = 1.5 of 3 pairs
-    assert metrics.auc([[0.1, 0.4, 0.4, 0.9]], [[0, 1, 0, 0]]).tolist() == [0.5]
+    assert metrics.per_row_auc([[0.1, 0.4, 0.4, 0.9]], [[0, 1, 0, 0]]).tolist() == [0.5]
+
+
+def test_global_auc_hand_computed():
+    # positives 0.5, 0.5, 2.0, -inf; negatives 0.1, 0.5, 0.5, 1.0, 3.0 (20 pairs)
+    #   0.5: beats 0.1, ties two 0.5 -> 2 (twice); 2.0: beats four -> 4; -inf: 0
+    assert metrics.global_auc([0.5, 2.0, -np.inf, 0.5],
+                              [1.0, 0.5, 3.0, 0.1, 0.5]) == pytest.approx(8 / 20)
+    assert metrics.global_auc(np.array([1, 2], np.int64), [2, 3]) == 0.125  # one tie of 4
+    assert np.isnan(metrics.global_auc([], [0.1])) and np.isnan(metrics.global_auc([1.0], []))
+
+
+def test_global_auc_pools_rows_unlike_mean_per_row_auc():
+    # each user ranks its positive first, but user 1's scores sit far below user 2's
+    scores = np.array([[0.9, 0.1, 0.2], [10.9, 10.1, 10.2]])
+    relevant = np.array([[1, 0, 0], [1, 0, 0]], bool)
+    assert metrics.per_row_auc(scores, relevant).tolist() == [1.0, 1.0]   # GAUC 1
+    # pooled: 0.9 beats 0.1 and 0.2 only (2 of 4); 10.9 beats all 4 -> 6 / 8
+    assert metrics.global_auc(scores[relevant], scores[~relevant]) == 0.75
+
+
+def test_global_auc_matches_pairwise_count():
+    rng = np.random.default_rng(0)
+    pos = rng.integers(0, 20, 300).astype(np.float32)     # small integers: many ties
+    neg = rng.integers(0, 20, 500).astype(np.float32)
+    pairwise = ((pos[:, None] > neg).sum() + 0.5 * (pos[:, None] == neg).sum()) / (300 * 500)
+    assert metrics.global_auc(pos, neg) == pytest.approx(pairwise, abs=1e-15)
 
 
 def test_item_coverage_hand_computed():
@@ -115,7 +141,9 @@ def test_mae_rmse_hand_computed():
      r"ks=\(2,\)"),
     (lambda: metrics.ranking_metrics_at_k([[True]], [1], ks=(1,), names=("nope",)),
      r"names=\('nope',\)"),
-    (lambda: metrics.auc([[0.1, 0.2]], [[True]]), r"relevant.shape=\(1, 1\)"),
+    (lambda: metrics.per_row_auc([[0.1, 0.2]], [[True]]), r"relevant.shape=\(1, 1\)"),
+    (lambda: metrics.global_auc([[0.1]], [0.2]), r"pos_scores.shape=\(1, 1\)"),
+    (lambda: metrics.global_auc([0.1], [np.nan, 0.2]), r"neg_scores with 1 NaN"),
     (lambda: metrics.item_coverage([[7]], num_items=5), r"top_items=7"),
     (lambda: metrics.item_coverage([[1]], num_items=1), r"num_items=1"),
     (lambda: metrics.mae([1.0, 2.0], [1.0]), r"y_pred.shape=\(1,\)"),

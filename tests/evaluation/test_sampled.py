@@ -94,13 +94,14 @@ def test_hand_computed_case():
     table[1, 3:] = [0.5, 0.9, 0.7, 0.5, 0.1]              # u1: items 3, 4, 5, 6, 7
     table[2, 4:] = [0.2, 0.3, 0.1, 0.0]                   # u2: items 4, 5, 6, 7
     evaluator = SampledEvaluator(train, test, num_negatives=3, ks=(1, 3),
-                                 metrics=("hit", "precision", "recall", "ndcg", "mrr", "auc"))
+                                 metrics=("hit", "precision", "recall", "ndcg", "mrr", "gauc",
+                                          "auc"))
     assert sorted(evaluator.negatives.ravel().tolist()) == [5, 5, 5, 6, 6, 6, 7, 7, 7]
     result = evaluator.evaluate(lambda users, items: table[users[:, None], items])
     # row (u1, 3): 0.5 vs 0.7, 0.5, 0.1 -> the tie ranks below: 0-based rank 2
-    #              auc = (win 0.1 + tie 0.5) / 3 = 0.5
-    # row (u1, 4): 0.9 beats all -> rank 0, auc 1
-    # row (u2, 4): 0.2 vs 0.3, 0.1, 0.0 -> rank 1, auc 2/3
+    #              row AUC = (win 0.1 + tie 0.5) / 3 = 0.5
+    # row (u1, 4): 0.9 beats all -> rank 0, row AUC 1
+    # row (u2, 4): 0.2 vs 0.3, 0.1, 0.0 -> rank 1, row AUC 2/3
     # per user first: u1 = mean of its two rows, u2 = its row; then mean over users.
     expected = {
         "hit@1": 0.25,                  # u1 (0 + 1)/2, u2 0
@@ -113,7 +114,11 @@ def test_hand_computed_case():
         "recall@3": 1.0,
         "ndcg@3": 0.6904649,            # u1 (1/log2(4) + 1)/2 = 0.75; u2 1/log2(3) = 0.6309298
         "mrr@3": 0.5833333,             # u1 (1/3 + 1)/2 = 2/3; u2 1/2
-        "auc": 0.7083333,               # u1 (0.5 + 1)/2 = 0.75; u2 2/3
+        "gauc": 0.7083333,              # u1 (0.5 + 1)/2 = 0.75; u2 2/3
+        # pooled: positives 0.5, 0.9, 0.2 against the 9 negatives of the three rows,
+        # 0.7 0.5 0.1 | 0.7 0.5 0.1 | 0.3 0.1 0.0. Wins: 0.5 -> 5 + two ties = 6;
+        # 0.9 -> 9; 0.2 -> 4 (0.0 and the three 0.1) -> 19 / 27
+        "auc": 0.7037037,
     }
     assert result.protocol == "sampled-3"
     assert result.num_users == 2
@@ -123,10 +128,24 @@ def test_hand_computed_case():
 def test_constant_model_scores_zero_not_one():
     train, valid, test = _random_splits()
     result = SampledEvaluator(train, test, exclude=valid, ks=(10,),
-                              metrics=("hit", "auc")).evaluate(
+                              metrics=("hit", "gauc", "auc")).evaluate(
         lambda users, items: np.zeros(items.shape))
     assert result["hit@10"] == 0.0
-    assert result["auc"] == 0.5
+    assert result["gauc"] == result["auc"] == 0.5
+
+
+def test_gauc_averages_users_and_auc_pools_their_rows():
+    # items 1..4; each user trained on 4 and tested on 1, so the negatives are 2 and 3
+    train = _encoded([(1, 4), (2, 4)], 3, 5)
+    test = _encoded([(1, 1), (2, 1)], 3, 5)
+    table = np.array([[0.0] * 5,
+                      [0.0, 0.9, 0.1, 0.2, 99.0],         # u1: 1 beats 2 and 3
+                      [0.0, 10.9, 10.1, 10.2, 99.0]])     # u2: the same, ten points higher
+    evaluator = SampledEvaluator(train, test, num_negatives=2, ks=(1,),
+                                 metrics=("gauc", "auc"), batch_size=1)
+    result = evaluator.evaluate(lambda users, items: table[users[:, None], items])
+    # gauc: (1 + 1) / 2; auc: 0.9 beats 0.1, 0.2 but not 10.1, 10.2, 10.9 beats all -> 6/8
+    assert result.metrics == {"gauc": 1.0, "auc": 0.75}
 
 
 def test_full_scores_to_pair_scorer_matches_direct_scoring():

@@ -11,7 +11,7 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.evaluation import metrics as _metrics
 
-DEFAULT_METRICS = ("hit", "precision", "recall", "f1", "ndcg", "mrr", "map", "auc")
+DEFAULT_METRICS = ("hit", "precision", "recall", "f1", "ndcg", "mrr", "map", "gauc", "auc")
 """Metrics computed when none are named; ``"coverage"`` may be asked for too."""
 
 ScoreFn = Callable[[np.ndarray], "np.ndarray | tf.Tensor"]
@@ -24,7 +24,8 @@ class EvaluationResult:
     Args:
         protocol: ``"full"`` (all items ranked) or ``"sampled-N"`` (each positive
             ranked against N fixed sampled negatives).
-        metrics: ``{"ndcg@10": 0.31, ..., "auc": 0.9}``, each averaged over users.
+        metrics: ``{"ndcg@10": 0.31, ..., "gauc": 0.9, "auc": 0.85}``, each averaged
+            over users except ``auc``, which pools the pairs of all users.
         num_users: how many users the averages are over.
 
     Example:
@@ -58,7 +59,7 @@ class EvaluationResult:
 
 
 class FullRankingEvaluator:
-    """Top-K metrics and AUC over all items, the protocol tfdeeprec reports by default.
+    """Top-K metrics and AUCs over all items, the protocol tfdeeprec reports by default.
 
     Every known user with at least one test interaction is evaluated; test rows with an
     OOV user are ignored. A test row whose item is OOV (an item never seen in training,
@@ -70,17 +71,26 @@ class FullRankingEvaluator:
     can neither be recommended nor count as hits. As in RecBole, the relevant set is
     the user's distinct test items, so a test item that is also a training item still
     counts in ``num_relevant`` (recall's denominator) although it can never be ranked.
-    Ties in the top K go to the lower item index (``tf.math.top_k``). AUC pairs each
-    relevant item with every candidate (not excluded, not relevant) item, ties counting
-    one half, and is averaged over the users that have a candidate. Users are scored
-    ``batch_size`` at a time, so memory stays at ``batch_size x num_items`` scores.
+    Ties in the top K go to the lower item index (``tf.math.top_k``).
+
+    Both AUCs pair relevant items with candidate (not excluded, not relevant) items,
+    ties counting one half. ``gauc`` (group AUC) pairs each user's relevant items with
+    that user's candidates and averages over the users that have a pair; ``auc`` pools
+    the pairs: every relevant (user, item) with every candidate (user', item') of
+    every evaluated user, so it also asks that scores compare across users. A relevant
+    item that is excluded (also a training item) is a positive that loses all its
+    pairs; OOV test items have no score and are left out of both, so a user whose
+    test items are all OOV adds candidates to ``auc`` only. Users are scored
+    ``batch_size`` at a time, so memory stays at ``batch_size x num_items`` scores,
+    plus, for ``auc``, every user's candidate scores (``num_users x num_items`` at
+    most), kept until the exact pooled AUC is computed at the end.
 
     Args:
         train: training interactions; their items are excluded per user.
         test: the interactions to retrieve; same ``num_users`` / ``num_items``.
         exclude: further splits whose items are excluded too (default ``()``).
         ks: cut-offs, each in ``1 .. num_items - 1`` (default ``(10,)``).
-        metrics: names among ``hit, precision, recall, f1, ndcg, mrr, map, auc,
+        metrics: names among ``hit, precision, recall, f1, ndcg, mrr, map, gauc, auc,
             coverage`` (default: all but coverage).
         batch_size: users per ``score_fn`` call (default 256).
 
@@ -94,11 +104,17 @@ class FullRankingEvaluator:
     ...                             num_users=3, num_items=6)
     >>> test = EncodedInteractions(np.array([1, 2], np.int32), np.array([2, 3], np.int32),
     ...                            num_users=3, num_items=6)
-    >>> evaluator = FullRankingEvaluator(train, test, ks=(1, 2), metrics=("hit", "auc"))
+    >>> evaluator = FullRankingEvaluator(train, test, ks=(1, 2),
+    ...                                  metrics=("hit", "gauc", "auc"))
     >>> prefer_low_indices = lambda users: -np.tile(np.arange(6.0), (len(users), 1))
     >>> result = evaluator.evaluate(prefer_low_indices)
     >>> {name: round(value, 4) for name, value in result.metrics.items()}
-    {'hit@1': 0.5, 'hit@2': 1.0, 'auc': 0.8333}
+    {'hit@1': 0.5, 'hit@2': 1.0, 'gauc': 0.8333, 'auc': 0.7917}
+
+    ``gauc`` = (3/3 + 2/3) / 2: user 1's item 2 beats its candidates 3, 4, 5; user 2's
+    item 3 beats 4 and 5 but not 1. ``auc`` = 9.5 / 12: item 2 of user 1 (score -2)
+    beats five of the six candidate pairs, item 3 of user 2 (score -3) beats four
+    and ties user 1's item 3.
     """
 
     def __init__(self, train: EncodedInteractions, test: EncodedInteractions, *,
@@ -111,7 +127,7 @@ class FullRankingEvaluator:
         if self.ks[-1] > self.num_items - 1:
             raise ValueError(f"`ks` must not exceed the number of real items "
                              f"({self.num_items - 1}). Received: ks={self.ks}")
-        self.metrics = _check_metric_names(metrics, extra=("auc", "coverage"))
+        self.metrics = _check_metric_names(metrics, extra=("gauc", "auc", "coverage"))
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer. "
@@ -145,20 +161,23 @@ class FullRankingEvaluator:
 
     def evaluate(self, score_fn: ScoreFn) -> EvaluationResult:
         """Scores all items for every test user and returns the averaged metrics."""
-        top_metrics = [n for n in self.metrics if n not in ("auc", "coverage")]
+        top_metrics = [n for n in self.metrics if n in _metrics.RANKING_METRICS]
         totals: dict[str, float] = {}
-        auc_sum, auc_count = 0.0, 0
-        top_lists = []
+        gauc_sum, gauc_count = 0.0, 0
+        positives, negatives, top_lists = [], [], []
         for rows, scores, excluded, relevant, top in self._ranked_batches(score_fn):
             hits = np.take_along_axis(relevant & ~excluded, top, axis=1)
             per_user = _metrics.ranking_metrics_at_k(hits, self.num_relevant[rows],
                                                      self.ks, top_metrics)
             for name, values in per_user.items():
                 totals[name] = totals.get(name, 0.0) + float(values.sum())
+            if "gauc" in self.metrics:
+                user_auc = _metrics.per_row_auc(scores, relevant, valid=~excluded)
+                gauc_sum += float(np.nansum(user_auc))
+                gauc_count += int(np.isfinite(user_auc).sum())
             if "auc" in self.metrics:
-                per_user_auc = _metrics.auc(scores, relevant, valid=~excluded)
-                auc_sum += float(np.nansum(per_user_auc))
-                auc_count += int(np.isfinite(per_user_auc).sum())
+                positives.append(scores[relevant])  # excluded ones at -inf lose every pair
+                negatives.append(scores[~excluded & ~relevant])
             if "coverage" in self.metrics:
                 top_lists.append(np.where(np.take_along_axis(excluded, top, axis=1), 0, top))
         values = {}
@@ -167,10 +186,13 @@ class FullRankingEvaluator:
                 if name == "coverage":
                     values[f"coverage@{k}"] = _metrics.item_coverage(
                         np.concatenate(top_lists)[:, :k], self.num_items)
-                elif name != "auc":
+                elif name in _metrics.RANKING_METRICS:
                     values[f"{name}@{k}"] = totals[f"{name}@{k}"] / self.num_users
+        if "gauc" in self.metrics:
+            values["gauc"] = gauc_sum / gauc_count if gauc_count else float("nan")
         if "auc" in self.metrics:
-            values["auc"] = auc_sum / auc_count if auc_count else float("nan")
+            values["auc"] = _metrics.global_auc(np.concatenate(positives),
+                                                np.concatenate(negatives))
         return EvaluationResult("full", values, self.num_users)
 
     def top_items(self, score_fn: ScoreFn, k: int | None = None) -> np.ndarray:

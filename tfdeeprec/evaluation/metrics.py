@@ -1,4 +1,4 @@
-"""Recommendation metrics in plain numpy: top-K ranking metrics, AUC, coverage, MAE, RMSE."""
+"""Recommendation metrics in numpy: top-K ranking, per-row and pooled AUC, coverage, MAE, RMSE."""
 
 from __future__ import annotations
 
@@ -131,15 +131,16 @@ def ranking_metrics_at_k(hits, num_relevant, ks: Iterable[int],
             for k in ks for name in names}
 
 
-def auc(scores, relevant, valid=None) -> np.ndarray:
-    """Per-row AUC: the share of (relevant, non-relevant) pairs ranked correctly.
+def per_row_auc(scores, relevant, valid=None) -> np.ndarray:
+    """Per-row AUC: the share of a row's (relevant, non-relevant) pairs ranked correctly.
 
     Positives are the ``relevant`` entries of a row, whatever their score; negatives
     are the entries that are ``valid`` and not relevant. A pair counts 1 when the
     positive scores higher, 0.5 on a tie, 0 otherwise. This is the Mann-Whitney
     statistic, i.e. the rank-based AUC: each positive's rank among the negatives,
     found by counting the negatives below it. Rows without a positive or without a
-    negative are undefined and come back as NaN.
+    negative are undefined and come back as NaN. With one row per user, the mean
+    over rows is the group AUC (GAUC); :func:`global_auc` pools all rows instead.
 
     Args:
         scores: float ``[n, m]``. A positive that cannot be ranked (e.g. masked to
@@ -147,7 +148,7 @@ def auc(scores, relevant, valid=None) -> np.ndarray:
         relevant: bool ``[n, m]``.
         valid: bool ``[n, m]`` or ``None`` (all entries may be negatives).
 
-    >>> auc([[0.9, 0.5, 0.1, 0.5]], [[False, True, False, False]]).tolist()
+    >>> per_row_auc([[0.9, 0.5, 0.1, 0.5]], [[False, True, False, False]]).tolist()
     [0.5]
     """
     scores = np.asarray(scores)
@@ -178,6 +179,33 @@ def auc(scores, relevant, valid=None) -> np.ndarray:
     total = np.bincount(rows, weights=wins, minlength=scores.shape[0])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(pairs > 0, total / pairs, np.nan)
+
+
+def global_auc(pos_scores, neg_scores) -> float:
+    """Pooled AUC: the share of all (positive, negative) pairs ranked correctly.
+
+    Every positive score is paired with every negative score, whichever user either
+    belongs to; a pair counts 1 when the positive scores higher, 0.5 on a tie. Unlike
+    the mean of :func:`per_row_auc` over users (GAUC), which only compares items of
+    the same user, this rewards scores that are comparable across users. Exact, in
+    ``O((P + N) log N)``: the negatives are sorted once and each positive's wins are
+    two binary searches. NaN when either side is empty.
+
+    Args:
+        pos_scores: float ``[P]``, the scores of the relevant pairs.
+        neg_scores: float ``[N]``, the scores of the non-relevant candidate pairs.
+
+    >>> global_auc([0.9, 0.3], [0.1, 0.3, 0.5])   # 0.9: 3 wins; 0.3: 1 + 0.5 -> 4.5 / 6
+    0.75
+    """
+    pos, neg = (_as_scores_1d(v, name) for v, name in ((pos_scores, "pos_scores"),
+                                                        (neg_scores, "neg_scores")))
+    if not pos.size or not neg.size:
+        return float("nan")
+    neg = np.sort(neg)
+    twice_wins = (np.searchsorted(neg, pos, "left").sum()      # negatives strictly below
+                  + np.searchsorted(neg, pos, "right").sum())  # ... plus the ties
+    return float(twice_wins / (2 * pos.size * neg.size))
 
 
 def item_coverage(top_items, num_items: int) -> float:
@@ -289,6 +317,19 @@ def _as_bool(array, name: str) -> np.ndarray:
         raise ValueError(f"`{name}` must be boolean (or 0/1). Received: "
                          f"{name} with values {np.unique(array)[:5].tolist()}")
     return array.astype(bool)
+
+
+def _as_scores_1d(scores, name: str) -> np.ndarray:
+    scores = np.asarray(scores)
+    if scores.dtype not in (np.float32, np.float64):
+        scores = scores.astype(np.float64)
+    if scores.ndim != 1:
+        raise ValueError(f"`{name}` must be a 1-D array of scores. "
+                         f"Received: {name}.shape={scores.shape}")
+    if np.isnan(scores).any():
+        raise ValueError(f"`{name}` must not hold NaN. "
+                         f"Received: {name} with {int(np.isnan(scores).sum())} NaN values")
+    return scores
 
 
 def _check_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:

@@ -29,9 +29,11 @@ class SampledEvaluator:
     ``numpy.random.Generator`` and reused by every :meth:`evaluate` call, so two
     models (or two epochs) are compared on the same candidates. Ties between the
     positive and a negative count against the positive (a constant model scores 0,
-    not 1); AUC counts them one half. Metrics are averaged over a user's rows, then
-    over users, so with one test item per user (leave-one-out) they are the usual
-    per-interaction averages.
+    not 1); the AUCs count them one half. Metrics are averaged over a user's rows,
+    then over users, so with one test item per user (leave-one-out) they are the
+    usual per-interaction averages; ``gauc`` is the per-row AUC so averaged. ``auc``
+    pools instead: every row's positive against every row's negatives, whichever
+    user they belong to (a negative drawn for two rows of a user counts twice).
 
     Sampled metrics are optimistic compared with full ranking and can even order
     models differently (Krichene & Rendle, KDD 2020); report
@@ -44,7 +46,7 @@ class SampledEvaluator:
         exclude: further splits (e.g. validation) whose items are never negatives.
         seed: seed of the negative sampler (default 0).
         ks: cut-offs, each in ``1 .. num_negatives + 1`` (default ``(10,)``).
-        metrics: names among ``hit, precision, recall, f1, ndcg, mrr, map, auc``
+        metrics: names among ``hit, precision, recall, f1, ndcg, mrr, map, gauc, auc``
             (default: all).
         batch_size: rows per ``score_fn`` call (default 1024).
 
@@ -60,12 +62,12 @@ class SampledEvaluator:
     >>> test = EncodedInteractions(np.array([1], np.int32), np.array([2], np.int32),
     ...                            num_users=2, num_items=6)
     >>> evaluator = SampledEvaluator(train, test, num_negatives=3, ks=(1,),
-    ...                              metrics=("hit", "auc"))
+    ...                              metrics=("hit", "gauc", "auc"))
     >>> evaluator.protocol, sorted(evaluator.candidates[0, 1:].tolist())
     ('sampled-3', [3, 4, 5])
     >>> result = evaluator.evaluate(lambda users, items: -items.astype(float))
     >>> result.metrics
-    {'hit@1': 1.0, 'auc': 1.0}
+    {'hit@1': 1.0, 'gauc': 1.0, 'auc': 1.0}
     """
 
     def __init__(self, train: EncodedInteractions, test: EncodedInteractions, *,
@@ -85,7 +87,7 @@ class SampledEvaluator:
         if self.ks[-1] > self.num_negatives + 1:
             raise ValueError(f"`ks` must not exceed the candidates per row "
                              f"({self.num_negatives + 1}). Received: ks={self.ks}")
-        self.metrics = _check_metric_names(metrics, extra=("auc",))
+        self.metrics = _check_metric_names(metrics, extra=("gauc", "auc"))
         self.protocol = f"sampled-{self.num_negatives}"
 
         m = int(test.num_items)
@@ -124,9 +126,10 @@ class SampledEvaluator:
     def evaluate(self, score_fn: PairScoreFn) -> EvaluationResult:
         """Scores every row's candidates and returns metrics labelled ``sampled-N``."""
         k_max = self.ks[-1]
-        top_metrics = [n for n in self.metrics if n != "auc"]
+        top_metrics = [n for n in self.metrics if n in _metrics.RANKING_METRICS]
         width = self.num_negatives + 1
         per_row: dict[str, list[np.ndarray]] = {}
+        positives, negatives = [], []
         for start in range(0, len(self.row_users), self.batch_size):
             users = self.row_users[start:start + self.batch_size]
             items = self.candidates[start:start + self.batch_size]
@@ -143,10 +146,13 @@ class SampledEvaluator:
             hits[np.flatnonzero(inside), rank[inside]] = True
             values = _metrics.ranking_metrics_at_k(hits, np.ones(len(users), np.int64),
                                                    self.ks, top_metrics)
-            if "auc" in self.metrics:
+            if "gauc" in self.metrics:
                 relevant = np.zeros((len(users), width), bool)
                 relevant[:, 0] = True
-                values["auc"] = _metrics.auc(scores, relevant)
+                values["gauc"] = _metrics.per_row_auc(scores, relevant)
+            if "auc" in self.metrics:
+                positives.append(scores[:, 0])
+                negatives.append(scores[:, 1:].ravel())
             for name, value in values.items():
                 per_row.setdefault(name, []).append(value)
         rows_per_user = np.bincount(self._user_of_row)
@@ -154,6 +160,9 @@ class SampledEvaluator:
         for name, chunks in per_row.items():
             user_sum = np.bincount(self._user_of_row, weights=np.concatenate(chunks))
             averaged[name] = float(np.mean(user_sum / rows_per_user))
+        if "auc" in self.metrics:
+            averaged["auc"] = _metrics.global_auc(np.concatenate(positives),
+                                                  np.concatenate(negatives))
         return EvaluationResult(self.protocol, averaged, self.num_users)
 
 
