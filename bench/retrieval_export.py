@@ -133,9 +133,10 @@ def _agreement(found, exact):
 def run(folder: str, requests: int) -> dict:
     import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
     from tfdeeprec.data import load_interactions
-    from tfdeeprec.export import export_retrieval, export_run, read_metadata
+    from tfdeeprec.export import export_retrieval, read_metadata
+    from tfdeeprec.runs import export_run, save_run
     from tfdeeprec.training import TrainingConfig
-    from tfdeeprec.training.experiment import ExperimentConfig, run_experiment, save_run
+    from tfdeeprec.training.experiment import ExperimentConfig, run_experiment
 
     config = ExperimentConfig(model="two_tower", data=folder, task="implicit",
                               split="user_ratio", ratios=(0.8, 0.1, 0.1),

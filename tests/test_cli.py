@@ -35,7 +35,8 @@ def test_train_then_evaluate_gives_the_same_test_metrics(tmp_path, capsys, model
 
 def test_errors_name_the_bad_value():
     proc = _run("train", "--model", "svd")
-    assert proc.returncode == 2 and "model='svd'" in proc.stderr
+    assert proc.returncode == 2 and "invalid choice: 'svd'" in proc.stderr
+    assert "neumf" in proc.stderr  # the registered names are listed
     proc = _run("train", "--model", "mf", "--data", "/no/such.csv")
     assert proc.returncode == 2 and "/no/such.csv" in proc.stderr
     proc = _run("evaluate", "--model-dir", "/no/run")
@@ -47,7 +48,7 @@ def test_errors_name_the_bad_value():
 def test_two_tower_is_trained_without_a_loss_and_for_the_implicit_task(tmp_path, capsys):
     args = ["train", "--model", "two_tower", "--epochs", "1", "--out", str(tmp_path / "run")]
     assert main([*args, "--task", "rating"]) == 2
-    assert "model='two_tower', task='rating'" in capsys.readouterr().err
+    assert "'two_tower'. Received: task='rating'" in capsys.readouterr().err
     assert main([*args, "--loss", "bce"]) == 2
     assert "loss='bce'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -85,3 +86,146 @@ def test_demo_writes_tables_and_figure(tmp_path):
 def test_format_table():
     assert format_table(["m", "x"], [["a", 1.0], ["bb", 0.12345]]).splitlines() == [
         "m   x", "a   1.0000", "bb  0.1235"]
+
+
+def test_models_lists_every_registered_model_with_family_tasks_and_arguments(capsys):
+    from tfdeeprec.models.registry import MODELS
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name, spec in MODELS.items():
+        row = next(line for line in out.splitlines() if line.split()[:1] == [name])
+        assert spec.family in row and spec.tasks[0] in row
+        assert f"{name} ({spec.family}:" in out
+    assert "arguments: gmf_dim=64, mlp_dim=64, hidden_units=[128, 64]" in out
+
+
+def test_readme_model_table_is_the_registry(capsys):
+    from pathlib import Path
+    from tfdeeprec.tables import README_BEGIN, README_END, models_markdown
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
+    assert readme[start:end] == models_markdown(), (
+        "README's model table is stale: paste `tfdeeprec models --markdown` into it")
+    assert main(["models", "--markdown"]) == 0
+    assert capsys.readouterr().out.strip() == models_markdown()
+
+
+def test_train_help_lists_the_registered_models():
+    from tfdeeprec.models.registry import MODELS
+    proc = _run("train", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert all(name in text for name in MODELS)
+
+
+def test_config_file_gives_every_field_and_flags_override_it(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("model: mf\ntask: rating\nsplit: random\nbatch_size: 256\n"
+                      "ratios: [0.7, 0.1, 0.2]\nks: [5, 10]\nseed: 4\n"
+                      "model_kwargs: {embedding_dim: 6, l2: 0.001}\n"
+                      "epochs: 3\ntraining: {learning_rate: 0.01, early_stopping_patience: 0}\n")
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--epochs", "1",
+                 "--model-arg", "embedding_dim=5", "--out", str(out)]) == 0
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["model"], saved["task"], saved["split"], saved["batch_size"]) == (
+        "mf", "rating", "random", 256)
+    assert saved["ratios"] == [0.7, 0.1, 0.2] and saved["ks"] == [5, 10] and saved["seed"] == 4
+    assert saved["model_kwargs"] == {"embedding_dim": 5, "l2": 0.001}  # flag wins
+    assert saved["training"]["epochs"] == 1 and saved["training"]["learning_rate"] == 0.01
+    assert saved["training"]["early_stopping_patience"] == 0
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: mf\nepoch: 3\nnum_negative: 2\n")
+    proc = _run("train", "--config", str(bad))
+    assert proc.returncode == 2 and "'epoch', 'num_negative'" in proc.stderr
+
+
+def test_out_folder_is_refused_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = ["train", "--model", "gmf", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 2
+    assert "not empty" in capsys.readouterr().err and (out / "notes.txt").exists()
+    assert main([*args, "--overwrite", "--model-arg", "embedding_dim=4"]) == 0
+    assert not (out / "notes.txt").exists() and (out / "model").is_dir()
+    assert not list(tmp_path.glob(".run.backup*"))  # the backup goes once the run is saved
+
+
+def test_recommend_from_a_run_folder(tmp_path, capsys):
+    from tfdeeprec.runs import load_train
+    out = tmp_path / "run"
+    assert main(["train", "--model", "mf", "--epochs", "1", "--model-arg",
+                 "embedding_dim=4", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["recommend", "--model-dir", str(out), "--user", "1", "--user", "nobody",
+                 "--k", "4"]) == 0
+    captured = capsys.readouterr()
+    rows = [line.split() for line in captured.out.strip().splitlines()[1:]]
+    assert [r[:2] for r in rows] == [["1", "1"], ["1", "2"], ["1", "3"], ["1", "4"]]
+    scores = [float(r[3]) for r in rows]
+    assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
+    import tfdeeprec.data.vocabulary as vocabulary
+    users = vocabulary.Vocabulary.load(out / "user_vocab.json")
+    items = vocabulary.Vocabulary.load(out / "item_vocab.json")
+    train = load_train(out)
+    seen = set(items.ids_of(train.item[train.user == users.lookup(["1"])[0]]).astype(str))
+    assert not seen & {r[2] for r in rows}  # training items are left out
+    assert "'nobody' is not in the run's training data" in captured.err
+
+
+def test_progress_bar_on_a_terminal_one_line_per_epoch_otherwise(tmp_path):
+    import os
+    import pty
+    args = [sys.executable, "-m", "tfdeeprec.cli", "train", "--model", "gmf", "--epochs", "1",
+            "--model-arg", "embedding_dim=4"]
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert piped.returncode == 0 and "[====" not in piped.stdout
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(args, stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=600) == 0
+    os.close(leader)
+    assert b"[====" in b"".join(chunks)  # Keras's progress bar
+
+
+def test_resume_continues_a_run_killed_mid_epoch(tmp_path):
+    import signal
+    import time
+    config = tmp_path / "slow.yaml"
+    config.write_text("model: mlp_ncf\ntask: implicit\nbatch_size: 16\nnum_negatives: 8\n"
+                      "model_kwargs: {embedding_dim: 8, hidden_units: [16]}\n"
+                      "training: {epochs: 5, early_stopping_patience: 0, "
+                      "reduce_lr_patience: 0, steps_per_execution: 1}\n")
+    out = tmp_path / "run"
+    backup = tmp_path / ".run.backup"
+    args = [sys.executable, "-m", "tfdeeprec.cli", "train", "--config", str(config),
+            "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 300
+    while not list(backup.rglob("*.index")):  # the first epoch's checkpoint
+        assert proc.poll() is None and time.time() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.1)
+    time.sleep(0.3)  # into the next epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # nothing half-written
+    changed = subprocess.run([*args, "--resume", "--epochs", "4"], capture_output=True,
+                             text=True, timeout=600)
+    assert changed.returncode == 2 and "these differ: ['training']" in changed.stderr
+    again = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    summary = json.loads((out / "metrics.json").read_text())
+    assert summary["initial_epoch"] >= 1 and "resumed from epoch" in again.stdout
+    assert summary["initial_epoch"] + summary["epochs"] == 5
+    assert not backup.exists()

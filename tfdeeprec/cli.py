@@ -1,13 +1,16 @@
-"""The ``tfdeeprec`` command: demo, train, evaluate, export, serve."""
+"""The ``tfdeeprec`` command: demo, models, train, evaluate, recommend, export, serve."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfdeeprec.tables import format_table  # noqa: E402  (re-exported for scripts)
 
 
 def main(argv=None) -> int:
@@ -20,24 +23,53 @@ def main(argv=None) -> int:
     demo.add_argument("--epochs", type=int, default=12, help="maximum epochs per model")
     demo.add_argument("--threads", type=int, default=0, help="TF threads (0 = all cores)")
 
-    train = sub.add_parser("train", help="train one model and save it with its metrics")
-    train.add_argument("--model", required=True, help="a registered model name")
-    train.add_argument("--data", default="synthetic",
-                       help="synthetic | a TFDS name (movielens/100k-ratings) | a path")
-    train.add_argument("--task", choices=("rating", "implicit"), default="implicit")
+    from tfdeeprec.models.registry import MODELS
+
+    train = sub.add_parser(
+        "train", help="train one model and save it with its metrics",
+        description="Train one model. Settings come from the model's defaults, then "
+        "--config FILE, then the flags given here (flags win).")
+    train.add_argument("--model", choices=sorted(MODELS), metavar="MODEL",
+                       help="a registered model: " + ", ".join(sorted(MODELS))
+                       + " (`tfdeeprec models` describes them)")
+    train.add_argument("--config", default=None, metavar="FILE",
+                       help="YAML (or JSON) file of experiment fields: model, data, task, "
+                       "split, ratios, batch_size, num_negatives, ks, model_kwargs, seed, "
+                       "training: {epochs, learning_rate, ...} (training fields may also "
+                       "sit at the top level)")
+    train.add_argument("--data", help="synthetic (default) | a TFDS name "
+                       "(movielens/100k-ratings) | a path")
+    train.add_argument("--task", help="rating | implicit (default: the model's first task)")
     train.add_argument("--split", choices=("user_ratio", "random", "leave_one_out",
-                                           "temporal"), default=None)
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=1024)
-    train.add_argument("--learning-rate", type=float, default=1e-3)
-    train.add_argument("--optimizer", default="sparse_adam")
-    train.add_argument("--loss", choices=("mse", "bce", "bpr"), default=None)
-    train.add_argument("--num-negatives", type=int, default=4)
+                                           "temporal"))
+    train.add_argument("--epochs", type=int, help="default 20")
+    train.add_argument("--batch-size", type=int, help="default 1024")
+    train.add_argument("--learning-rate", type=float, help="default 1e-3")
+    train.add_argument("--optimizer", help="sparse_adam (default) | adam | adagrad | sgd")
+    train.add_argument("--loss", choices=("mse", "bce", "bpr"))
+    train.add_argument("--num-negatives", type=int, help="default 4")
     train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="builder argument, VALUE as JSON (e.g. embedding_dim=32)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, help="split, sampling and weight seed (default 0)")
     train.add_argument("--threads", type=int, default=0)
     train.add_argument("--out", default=None, help="folder for model, vocabularies, metrics")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing non-empty --out folder")
+    train.add_argument("--resume", action="store_true",
+                       help="continue an interrupted `train --out` run from its last "
+                       "finished epoch (same settings)")
+
+    sub.add_parser("models", help="list the registered models").add_argument(
+        "--markdown", action="store_true", help="the README's Markdown table")
+
+    recommend = sub.add_parser("recommend", help="top-k items for users, from a run folder")
+    recommend.add_argument("--model-dir", required=True, help="a `train --out` folder")
+    recommend.add_argument("--user", action="append", required=True, metavar="USER_ID",
+                           help="a raw user ID (repeat for several)")
+    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--keep-seen", action="store_true",
+                           help="do not leave out the user's training items")
+    recommend.add_argument("--threads", type=int, default=0)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a `train --out` folder")
     evaluate.add_argument("--model-dir", required=True)
@@ -75,25 +107,20 @@ def main(argv=None) -> int:
     serve.add_argument("--threads", type=int, default=0)
 
     args = parser.parse_args(argv)
-    _set_threads(args.threads)
+    _set_threads(getattr(args, "threads", 0))
     try:
-        if args.command == "demo":
+        if args.command == "models":
+            from tfdeeprec.tables import models_markdown, models_text
+            print(models_markdown() if args.markdown else models_text())
+        elif args.command == "recommend":
+            return _recommend(args)
+        elif args.command == "demo":
             from tfdeeprec.demo import run_demo
             run_demo(args.out, epochs=args.epochs)
         elif args.command == "train":
             return _train(args)
         elif args.command == "export":
-            from tfdeeprec.export import export_run
-            from tfdeeprec.export import read_metadata
-            path = export_run(args.model_dir, args.base, args.name, args.version,
-                              max_k=args.max_k, exclude_seen=not args.keep_seen,
-                              data=args.data, scann={"auto": None, "scann": True,
-                                                     "brute_force": False}[args.index])
-            retrieval = read_metadata(path).get("retrieval")  # two-tower: three models
-            folders = ([os.path.join(args.base, export)
-                        for export in retrieval["exports"].values()] if retrieval else [path])
-            for folder in folders:
-                print(f"exported {folder}")
+            return _export(args)
         elif args.command == "serve":
             from tfdeeprec.serving import serve as run_server
             options = {key: getattr(args, key) for key in (
@@ -110,11 +137,55 @@ def main(argv=None) -> int:
 
 
 def _train(args) -> int:
-    from tfdeeprec.training.experiment import ExperimentConfig, run_experiment, save_run
-    from tfdeeprec.training.recipe import TrainingConfig
+    from tfdeeprec.config import ExperimentConfig, load_config_file, split_training_fields
+    from tfdeeprec.runs import check_out_dir, save_run
+    from tfdeeprec.training.experiment import run_experiment
 
+    fields = load_config_file(args.config) if args.config else {}
+    flags = {"model": args.model, "data": args.data, "task": args.task, "split": args.split,
+             "batch_size": args.batch_size, "num_negatives": args.num_negatives,
+             "seed": args.seed, "epochs": args.epochs, "learning_rate": args.learning_rate,
+             "optimizer": args.optimizer, "loss": args.loss}
+    given = split_training_fields({k: v for k, v in flags.items() if v is not None})
+    fields.update({k: v for k, v in given.items() if k != "training"})
+    fields["training"] = {**fields.get("training", {}), **given.get("training", {})}
+    if args.seed is not None:  # one seed for the split, the sampling and the weights
+        fields["training"].setdefault("seed", args.seed)
+    if "model" not in fields:
+        raise ValueError("--model (or `model:` in --config) is required")
+    if args.model_arg:
+        fields["model_kwargs"] = {**fields.get("model_kwargs", {}),
+                                  **_model_args(args.model_arg)}
+    if "task" not in fields:
+        from tfdeeprec.models.registry import get_spec
+        fields["task"] = get_spec(fields["model"]).tasks[0]
+    fields["training"].setdefault("verbose", 1 if sys.stdout.isatty() else 2)
+    if args.resume and not args.out:
+        raise ValueError("--resume needs --out (the interrupted run's folder)")
+    backup = None
+    if args.out:
+        out = check_out_dir(args.out, overwrite=args.overwrite or args.resume)
+        backup = out.parent / f".{out.name}.backup"
+        fields["training"]["backup_dir"] = str(backup)
+    config = ExperimentConfig.from_dict(fields)
+    if backup is not None:
+        _prepare_backup(backup, config, resume=args.resume)
+    result = run_experiment(config)
+    if result.initial_epoch:
+        print(f"resumed from epoch {result.initial_epoch + 1} (BackupAndRestore in {backup})")
+    print(format_table(["split", *result.metrics["test"]],
+                       [[name, *values.values()] for name, values in result.metrics.items()]))
+    print(f"{result.parameters:,} parameters, {len(result.epoch_seconds)} epochs, "
+          f"{result.seconds:.1f} s")
+    if args.out:
+        print(f"saved to {save_run(result, args.out, overwrite=True)}")
+        shutil.rmtree(backup, ignore_errors=True)
+    return 0
+
+
+def _model_args(items) -> dict:
     model_kwargs = {}
-    for item in args.model_arg:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--model-arg must be KEY=VALUE. Received: {item!r}")
@@ -122,25 +193,32 @@ def _train(args) -> int:
             model_kwargs[key] = json.loads(value)
         except json.JSONDecodeError:
             model_kwargs[key] = value
-    config = ExperimentConfig(
-        model=args.model, data=args.data, task=args.task, split=args.split,
-        batch_size=args.batch_size, num_negatives=args.num_negatives, seed=args.seed,
-        model_kwargs=model_kwargs,
-        training=TrainingConfig(epochs=args.epochs, learning_rate=args.learning_rate,
-                                optimizer=args.optimizer, loss=args.loss, seed=args.seed,
-                                verbose=2))
-    result = run_experiment(config)
-    print(format_table(["split", *result.metrics["test"]],
-                       [[name, *values.values()] for name, values in result.metrics.items()]))
-    print(f"{result.parameters:,} parameters, {len(result.epoch_seconds)} epochs, "
-          f"{result.seconds:.1f} s")
-    if args.out:
-        print(f"saved to {save_run(result, args.out)}")
-    return 0
+    return model_kwargs
+
+
+def _prepare_backup(backup, config, *, resume: bool) -> None:
+    """A fresh run clears an old backup; a resumed one must have the same settings."""
+    from tfdeeprec.config import config_json
+
+    settings = backup / "config.json"
+    if resume and settings.exists():
+        before = json.loads(settings.read_text())
+        now = json.loads(config_json(config))
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        if changed:
+            raise ValueError(f"--resume needs the interrupted run's settings; these differ: "
+                             f"{changed} (in {settings})")
+        return
+    if resume:
+        print(f"nothing to resume in {backup}; starting from epoch 1")
+    shutil.rmtree(backup, ignore_errors=True)
+    backup.mkdir(parents=True)
+    settings.write_text(config_json(config))
 
 
 def _evaluate(args) -> int:
-    from tfdeeprec.training.experiment import evaluate_model, load_run, prepare_data
+    from tfdeeprec.runs import load_run
+    from tfdeeprec.training.experiment import evaluate_model, prepare_data
 
     model, user_vocab, item_vocab, config = load_run(args.model_dir)
     if args.data:
@@ -156,18 +234,33 @@ def _evaluate(args) -> int:
     return 0
 
 
-def format_table(header, rows) -> str:
-    """Plain-text table; floats to 4 decimals.
+def _export(args) -> int:
+    from tfdeeprec.export import read_metadata
+    from tfdeeprec.runs import export_run
 
-    >>> print(format_table(["a", "b"], [["x", 0.5]]))
-    a  b
-    x  0.5000
-    """
-    cells = [[f"{c:.4f}" if isinstance(c, float) else str(c) for c in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    return "\n".join(lines)
+    options = {}
+    if args.index != "auto":
+        options["scann"] = args.index == "scann"
+    path = export_run(args.model_dir, args.base, args.name, args.version, max_k=args.max_k,
+                      exclude_seen=not args.keep_seen, data=args.data, **options)
+    exports = read_metadata(path).get("exports") or {"main": f"{args.name}/{path.name}"}
+    for folder in dict.fromkeys(exports.values()):
+        print(f"exported {os.path.join(args.base, folder)}")
+    return 0
+
+
+def _recommend(args) -> int:
+    from tfdeeprec.runs import recommend_from_run
+
+    rows = []
+    for user, items in zip(args.user, recommend_from_run(args.model_dir, args.user, args.k,
+                                                         exclude_seen=not args.keep_seen)):
+        if not items:
+            print(f"user {user!r} is not in the run's training data (an export answers it "
+                  "with its cold-start fallback)", file=sys.stderr)
+        rows += [[user, rank, item, score] for rank, (item, score) in enumerate(items, 1)]
+    print(format_table(["user_id", "rank", "item_id", "score"], rows))
+    return 0
 
 
 def _set_threads(threads: int) -> None:

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tfdeeprec.config import ExperimentConfig, TrainingConfig
 from tfdeeprec.data import make_synthetic_ratings
-from tfdeeprec.training.experiment import ExperimentConfig, run_experiment
-from tfdeeprec.training.recipe import TrainingConfig
+from tfdeeprec.tables import format_table
+from tfdeeprec.training.experiment import run_experiment
 
 # The classic tutorial's NCF (embedding -> concat -> dense 20 -> dropout -> dense 10 ->
 # dropout -> linear) beside Wide & Deep and NeuMF.
@@ -25,8 +26,6 @@ DEMO_MODELS = {
 
 def run_demo(out_dir="out/demo", *, epochs: int = 12, seed: int = 0) -> dict:
     """Trains the demo models, prints the tables, writes ``demo.png`` and ``demo.json``."""
-    from tfdeeprec.cli import format_table
-
     start = time.perf_counter()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -13,19 +13,16 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data import EncodedInteractions, Vocabulary, make_synthetic_ratings
 from tfdeeprec.export import (METADATA_FILE, OOV_BEHAVIOUR, ExportVerificationError,
                               FallbackTables, ServingModule, check_plain_tf, existing_versions,
-                              export_model, export_run, read_metadata)
+                              export_model, read_metadata)
 from tfdeeprec.export import exporter
-from tfdeeprec.models.registry import MODELS, RETRIEVAL_MODELS, build_model
+from tfdeeprec.models.registry import MODELS, build_model
+from tfdeeprec.runs import export_run, save_run
 from tfdeeprec.training import TrainingConfig
-from tfdeeprec.training.experiment import ExperimentConfig, run_experiment, save_run
+from tfdeeprec.training.experiment import ExperimentConfig, run_experiment
 
-TASKS = ("rating", "implicit")
-# Retrieval models (implicit only) have their own tower-based export, tested on its own.
-CASES = [(model, task) for model in sorted(MODELS.keys() - RETRIEVAL_MODELS) for task in TASKS]
-TINY = {"mf": {"embedding_dim": 4}, "gmf": {"embedding_dim": 4},
-        "mlp_ncf": {"embedding_dim": 4, "hidden_units": [8]},
-        "neumf": {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8]},
-        "wide_deep": {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}}
+# Every pair-family model and task (embedding models have their own export, tested apart).
+CASES = [(name, task) for name, spec in sorted(MODELS.items()) if spec.family == "pair"
+         for task in spec.tasks]
 MAX_K = 30
 UNKNOWN_USER, UNKNOWN_ITEM = "no-such-user", "no-such-item"
 CHECK_SCRIPT = Path(__file__).with_name("serving_check.py")
@@ -93,7 +90,7 @@ def _requests(users, items, predicted, seen):
 
 def _train_and_export(model, task, frame, root):
     config = ExperimentConfig(model=model, task=task, batch_size=256,
-                              model_kwargs=TINY.get(model, {}),
+                              model_kwargs=MODELS[model].test_kwargs,
                               training=TrainingConfig(epochs=1, verbose=0))
     result = run_experiment(config, frame=frame)
     run_dir = save_run(result, root / "runs" / f"{model}_{task}")

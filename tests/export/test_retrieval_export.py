@@ -98,7 +98,7 @@ class TestLayout:
             meta = read_metadata(path)
             assert meta["retrieval"]["index"] == kind
             assert meta["retrieval"]["exports"]["scann"] == "tt_scann/1"
-            assert meta["model"]["family"] == "retrieval"
+            assert meta["model"]["family"] == "embedding"
         meta = read_metadata(exported.paths["scann"])
         assert meta["task"] == "retrieval" and meta["export"]["max_k"] == 50
         assert meta["retrieval"]["scann_parameters"]["scoring"] == "ah"
@@ -313,9 +313,12 @@ def test_existing_versions_and_bad_arguments_are_refused(exported, tmp_path):
     with pytest.raises(FileExistsError, match="never overwritten"):
         export_retrieval(exported.model, exported.users, exported.items,
                          base=exported.base, name="tt", train=exported.train, version=1)
-    with pytest.raises(ValueError, match="two-tower"):
-        export_retrieval(build_mf(3, 4), exported.users, exported.items, base=tmp_path,
-                         name="tt", train=exported.train, scann=False)
+    from tfdeeprec.families import get_family
+    with pytest.raises(ValueError, match="needs `query_tower` and `candidate_tower`"):
+        get_family("embedding").export(
+            build_mf(3, 4), exported.users, exported.items, config=None, base=tmp_path,
+            name="tt", train=exported.train, version=None, metadata={}, max_k=10,
+            exclude_seen=True, options={"scann": False})
     with pytest.raises(ValueError, match="max_k"):
         export_retrieval(exported.model, exported.users, exported.items, base=tmp_path,
                          name="tt", train=exported.train, max_k=0, scann=False)

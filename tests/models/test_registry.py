@@ -1,11 +1,16 @@
-"""Every registered model: builds small, fits a step, predicts, round-trips through SavedModel."""
+"""Every registered model: builds small, fits a step, predicts, round-trips through SavedModel.
+
+Driven by the registry alone: a new model is tested here with no edit.
+"""
 
 import numpy as np
 import pytest
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.data.side_features import FeatureTables
-from tfdeeprec.models import MODELS, RETRIEVAL_MODELS, SIDE_FEATURE_MODELS, build_model
+from tfdeeprec.families import get_family
+from tfdeeprec.models import MODELS, build_model, get_spec
+from tfdeeprec.models.registry import DATA_ARGUMENTS
 from tfdeeprec.training.recipe import TrainingConfig, compile_model
 
 NUM_USERS, NUM_ITEMS = 7, 9
@@ -21,13 +26,7 @@ def _side_features():
 
 
 def _small_kwargs(name):
-    return {"mf": {"embedding_dim": 4}, "gmf": {"embedding_dim": 4},
-            "mlp_ncf": {"embedding_dim": 4, "hidden_units": (8, 4)},
-            "neumf": {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": (8, 4)},
-            "wide_deep": {"embedding_dim": 4, "feature_embedding_dim": 2,
-                          "hidden_units": (8,)},
-            "two_tower": {"embedding_dim": 4, "feature_embedding_dim": 2,
-                          "hidden_units": (8,)}}[name]
+    return dict(MODELS[name].test_kwargs)
 
 
 def _batch():
@@ -37,18 +36,38 @@ def _batch():
     return features, rng.integers(0, 2, 32).astype("float32")
 
 
-def test_every_model_is_in_the_registry_smoke_test():
-    assert set(MODELS) == {"mf", "gmf", "mlp_ncf", "neumf", "wide_deep", "two_tower"}
-    assert RETRIEVAL_MODELS <= set(MODELS) and SIDE_FEATURE_MODELS <= set(MODELS)
+def test_every_spec_is_complete_and_its_defaults_are_builder_arguments():
+    for name, spec in MODELS.items():
+        assert spec.name == name and spec.tasks and spec.description and spec.paper
+        assert get_family(spec.family).tasks  # a family that exists
+        assert set(spec.tasks) <= set(get_family(spec.family).tasks)
+        arguments = spec.builder_arguments()
+        assert set(spec.defaults()) <= set(arguments) - DATA_ARGUMENTS
+        assert set(spec.file_defaults()) <= set(arguments)
+        assert set(spec.test_kwargs) <= set(arguments)
+        assert build_model(name, 5, 6, **spec.test_kwargs).name == name
+
+
+def test_defaults_file_overrides_the_builder_and_user_arguments_override_both(monkeypatch):
+    spec = get_spec("gmf")
+    monkeypatch.setattr(type(spec), "file_defaults", lambda self: {"embedding_dim": 3})
+    assert spec.defaults()["embedding_dim"] == 3
+    assert spec.build(4, 5).get_layer("user_embedding").output_dim == 3
+    assert spec.build(4, 5, embedding_dim=2).get_layer("user_embedding").output_dim == 2
+    with pytest.raises(ValueError, match=r"takes no argument\(s\) \['embeding_dim'\]"):
+        spec.build(4, 5, embeding_dim=2)
 
 
 @pytest.mark.parametrize("task", ["implicit", "rating"])
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_build_fit_predict_reload(name, task, reload_check):
     users, items = _side_features()
+    spec = MODELS[name]
     extra = {"rating_range": (1.0, 5.0), "global_mean": 3.0} if task == "rating" else {}
-    if name in RETRIEVAL_MODELS:
-        _check_retrieval_model(name, task, users, items, reload_check)
+    if task not in spec.tasks:
+        with pytest.raises(ValueError, match=f"task='{task}'"):
+            build_model(name, NUM_USERS, NUM_ITEMS, task=task, user_features=users,
+                        item_features=items, **_small_kwargs(name))
         return
     model = build_model(name, NUM_USERS, NUM_ITEMS, task=task, user_features=users,
                         item_features=items, **_small_kwargs(name), **extra)
@@ -56,7 +75,9 @@ def test_build_fit_predict_reload(name, task, reload_check):
     features, labels = _batch()
     if task == "rating":
         labels = 1.0 + 4.0 * labels
-    ds = tf.data.Dataset.from_tensor_slices((features, labels)).batch(16)
+    own_loss = not get_family(spec.family).losses.get(task)
+    ds = tf.data.Dataset.from_tensor_slices(features if own_loss else (features, labels))
+    ds = ds.batch(16)
     before = model.evaluate(ds, verbose=0)
     before = before[0] if isinstance(before, list) else before
     history = model.fit(ds, epochs=5, verbose=0)
@@ -68,38 +89,17 @@ def test_build_fit_predict_reload(name, task, reload_check):
     reload_check(model, features)
 
 
-def _check_retrieval_model(name, task, users, items, reload_check):
-    """Implicit only; fitted on positives alone (its own in-batch softmax loss)."""
-    if task == "rating":
-        with pytest.raises(ValueError, match="task='rating'"):
-            build_model(name, NUM_USERS, NUM_ITEMS, task=task, user_features=users,
-                        item_features=items, **_small_kwargs(name))
-        return
-    model = build_model(name, NUM_USERS, NUM_ITEMS, task=task, user_features=users,
-                        item_features=items, **_small_kwargs(name))
-    compile_model(model, task, TrainingConfig(optimizer="adam", learning_rate=0.05))
-    features, _ = _batch()
-    ds = tf.data.Dataset.from_tensor_slices(features).batch(16)
-    before = model.evaluate(ds, verbose=0)
-    history = model.fit(ds, epochs=5, verbose=0)
-    assert history.history["loss"][-1] < before
-    assert model.predict(features, verbose=0).shape == (32,)
-    reload_check(model, features)
-
-
 def test_side_features_reach_only_models_that_use_them():
     users, items = _side_features()
     plain = build_model("mf", NUM_USERS, NUM_ITEMS, user_features=users, embedding_dim=2)
     wide = build_model("wide_deep", NUM_USERS, NUM_ITEMS, user_features=users,
                        item_features=items, hidden_units=(4,))
-    assert "wide_deep" in SIDE_FEATURE_MODELS
     assert {layer.name for layer in wide.layers} >= {"occupation_lookup", "genres_lookup",
                                                      "cross_occupation_x_genres",
                                                      "cross_user_id_x_genres"}
     assert not any("lookup" in layer.name for layer in plain.layers)
     towers = build_model("two_tower", NUM_USERS, NUM_ITEMS, user_features=users,
                          item_features=items, embedding_dim=2)
-    assert "two_tower" in SIDE_FEATURE_MODELS
     assert "occupation_lookup" in {layer.name for layer in towers.query_tower.layers}
     assert "genres_lookup" in {layer.name for layer in towers.candidate_tower.layers}
 

@@ -10,6 +10,7 @@ from tfdeeprec.data.negative_sampler import NegativeSampler
 from tfdeeprec.data.pairwise import make_pairwise_dataset
 from tfdeeprec.data.pointwise import (make_implicit_dataset, make_positive_dataset,
                                       make_rating_dataset)
+from tfdeeprec.data.prepared import PreparedData, RatingFallbacks, prepare_data
 from tfdeeprec.data.recbole_atomic import read_recbole_atomic
 from tfdeeprec.data.sequences import build_histories, make_sequence_dataset
 from tfdeeprec.data.split import (Split, build_vocabularies, split_by_user_ratio,
@@ -19,11 +20,12 @@ from tfdeeprec.data.user_rows import make_user_row_dataset
 from tfdeeprec.data.vocabulary import Vocabulary
 
 __all__ = [
-    "DataError", "EncodedInteractions", "InteractionFrame", "NegativeSampler", "Split",
+    "DataError", "EncodedInteractions", "InteractionFrame", "NegativeSampler", "PreparedData",
+    "RatingFallbacks", "Split",
     "SyntheticData", "SyntheticTruth", "Vocabulary", "build_histories", "build_vocabularies",
     "encode", "load_interactions", "make_implicit_dataset", "make_pairwise_dataset",
     "make_positive_dataset", "make_rating_dataset", "make_sequence_dataset",
-    "make_synthetic_ratings", "make_user_row_dataset", "read_csv_interactions",
+    "make_synthetic_ratings", "make_user_row_dataset", "prepare_data", "read_csv_interactions",
     "read_grouplens", "read_recbole_atomic", "read_tfds_movielens", "split_by_user_ratio",
     "split_leave_one_out", "split_random", "split_temporal",
 ]

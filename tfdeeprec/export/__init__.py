@@ -1,8 +1,9 @@
 """Export: versioned serving SavedModels that TF Serving, the embedded server and R load.
 
-``export_run(model_dir, base, name)`` turns a ``tfdeeprec train --out`` folder into
-``base/name/<version>/`` (TF Serving's layout). The version folder appears atomically:
-it is written to a hidden temporary folder in ``base/name`` (TF Serving skips names
+``export_model`` writes a (user, item) -> score model and ``export_retrieval`` an
+embedding model to ``base/name/<version>/`` (TF Serving's layout); a model's family
+picks one (``tfdeeprec.runs.export_run`` exports a ``tfdeeprec train --out`` folder).
+The version folder appears atomically: it is written to a hidden temporary folder in ``base/name`` (TF Serving skips names
 starting with ``.``), reloaded and checked, then renamed; on failure the temporary
 folder is removed. Existing versions are never overwritten.
 
@@ -43,8 +44,7 @@ an untrained embedding row:
 * ``recommend`` for an unknown user ranks by that same fallback (item mean rating or
   popularity).
 
-Retrieval (two-tower) models go through ``export_retrieval`` (``export_run`` picks it for
-them) and give up to three TF Serving models with one version: ``NAME`` (``score`` and
+Embedding-family (two-tower) models go through ``export_retrieval`` and give up to three TF Serving models with one version: ``NAME`` (``score`` and
 ``recommend`` over an exact brute-force index, stock TF ops only), ``NAME_scann`` (the
 same signatures over a ScaNN index, saved with the ``Scann`` op namespace; loading it
 needs ScaNN's TF ops) and ``NAME_query_tower`` (``embed`` and ``item_embedding``, for
@@ -57,7 +57,7 @@ vocabulary sizes, training config, metrics, export options, this OOV behaviour a
 signature's inputs and outputs.
 """
 
-from tfdeeprec.export.exporter import export_model, export_run
+from tfdeeprec.export.exporter import export_model, write_saved_model
 from tfdeeprec.export.metadata import METADATA_FILE, read_metadata
 from tfdeeprec.export.retrieval_exporter import export_retrieval, retrieval_export_names
 from tfdeeprec.export.retrieval_module import (RETRIEVAL_OOV, QueryTowerModule,
@@ -70,5 +70,5 @@ from tfdeeprec.export.versioning import (existing_versions, next_version, valida
 __all__ = ["METADATA_FILE", "OOV_BEHAVIOUR", "RETRIEVAL_OOV", "ExportVerificationError",
            "FallbackTables", "QueryTowerModule", "RetrievalServingModule", "RetrievalTables",
            "ServingModule", "check_plain_tf", "existing_versions", "export_model",
-           "export_retrieval", "export_run", "next_version", "read_metadata",
-           "retrieval_export_names", "validate_name", "validate_version", "verify_export"]
+           "export_retrieval", "next_version", "read_metadata", "retrieval_export_names",
+           "validate_name", "validate_version", "verify_export", "write_saved_model"]

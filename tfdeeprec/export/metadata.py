@@ -15,10 +15,6 @@ from tfdeeprec.export import serving_module
 FORMAT = "tfdeeprec.serving/1"
 METADATA_FILE = "tfdeeprec.json"
 
-# Registry name -> model family (models absent here are their own family).
-FAMILIES = {"mf": "matrix_factorization", "gmf": "ncf", "mlp_ncf": "ncf", "neumf": "ncf",
-            "wide_deep": "wide_deep", "two_tower": "retrieval"}
-
 SIGNATURE_NOTES = {
     "serving_default": "same as `score` (the query tower export: same as `embed`)",
     "score": "one score per (user_id, item_id) pair; `known` is false when either ID is "
@@ -60,21 +56,23 @@ def describe_signatures(signatures: dict) -> dict:
     return described
 
 
-def build_metadata(module, signatures: dict, *, model, user_vocab, item_vocab, name: str,
-                   version: int, requested_max_k: int, extra: dict | None = None) -> dict:
+def build_metadata(module, signatures: dict, *, model, family: str, user_vocab, item_vocab,
+                   name: str, version: int, requested_max_k: int, score: str | None = None,
+                   extra: dict | None = None) -> dict:
     """The JSON document written to ``assets/tfdeeprec.json``.
 
-    ``extra`` adds (or overrides) top-level keys, e.g. ``training`` (the run's config),
-    ``metrics`` and ``run``.
+    ``family`` is the model's family (``pair``, ``embedding``, ...); ``score`` says what
+    the scores mean (default: by the module's task). ``extra`` adds (or overrides)
+    top-level keys, e.g. ``training`` (the run's config), ``metrics`` and ``run``.
     """
     extra = dict(extra or {})
-    registry_name = extra.get("training", {}).get("model", model.name)
+    registry_name = (extra.get("training") or {}).get("model", model.name)
     document = {
         "format": FORMAT,
-        "model": {"name": registry_name, "family": FAMILIES.get(registry_name, registry_name),
+        "model": {"name": registry_name, "family": family,
                   "keras_name": model.name, "parameters": _count_params(model)},
         "task": module.task,
-        "score": score_meaning(module.task),
+        "score": score or score_meaning(module.task),
         "versions": {"tfdeeprec": tfdeeprec.__version__, "tensorflow": tf.__version__},
         "vocab": {"users": len(user_vocab) - 1, "items": len(item_vocab) - 1,
                   "oov_index": 0, "note": "sizes exclude the OOV slot"},
@@ -84,6 +82,7 @@ def build_metadata(module, signatures: dict, *, model, user_vocab, item_vocab, n
                    "created_unix": int(time.time())},
         "oov": module.oov_behaviour | {"known": serving_module.OOV_BEHAVIOUR["known"]},
         "signatures": describe_signatures(signatures),
+        "exports": {"main": f"{name}/{version}"},
         "training": None,
         "metrics": None,
     }

@@ -72,7 +72,10 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
     users (``retrieval.scann_recall_at_10``).
 
     Args:
-        model: a trained :class:`~tfdeeprec.models.two_tower.TwoTower`.
+        model: a trained embedding-family model: its ``query_tower`` and
+            ``candidate_tower`` map indices to vectors (e.g.
+            :class:`~tfdeeprec.models.two_tower.TwoTower`; the embedding family checks
+            this before it calls here).
         user_vocab, item_vocab, train, base, version, metadata, max_k, exclude_seen: as in
             :func:`~tfdeeprec.export.export_model`.
         name (str): the brute-force twin's model name; the others add ``_scann`` and
@@ -87,9 +90,6 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
     """
     if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
         raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
-    if not hasattr(model, "query_tower") or not hasattr(model, "candidate_tower"):
-        raise ValueError(f"`model` must be a two-tower model (with `query_tower` and "
-                         f"`candidate_tower`). Received: {type(model).__name__}")
     if scann is None:
         scann = scann_available()
         if not scann:
@@ -146,9 +146,10 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
             module = modules[kind]
             signatures = module.signatures()
             document = build_metadata(
-                module, signatures, model=model, user_vocab=user_vocab,
+                module, signatures, model=model, family="embedding", user_vocab=user_vocab,
                 item_vocab=item_vocab, name=n, version=version, requested_max_k=int(max_k),
                 extra=metadata)
+            document["exports"] = {"main": f"{n}/{version}"} | retrieval["exports"]
             document["retrieval"] = retrieval | {"index": kind, "needs": _NEEDS[kind]} | (
                 scann_details if kind == "scann" else {})
             tmp = stack.enter_context(atomic_version_dir(base, n, version))

@@ -35,6 +35,7 @@ import numpy as np
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.prepared import RatingFallbacks
 from tfdeeprec.data.vocabulary import Vocabulary
 
 TASKS = ("rating", "implicit")
@@ -83,15 +84,9 @@ class FallbackTables:
         if task not in TASKS:
             raise ValueError(f"`task` must be one of {TASKS}. Received: task={task!r}")
         keys = training_pairs(train)
-        known = train.known()
         if task == "rating":
-            if known.rating is None:
-                raise ValueError("task 'rating' needs training ratings, but there are none")
-            rating = known.rating.astype(np.float64)
-            overall = rating.mean()
-            user = _mean_by(known.user, rating, train.num_users, overall)
-            item = _mean_by(known.item, rating, train.num_items, overall)
-            item[0] = overall
+            means = RatingFallbacks.from_train(train)
+            user, item = means.user, means.item
         else:
             item = item_popularity(keys, train.num_items)
             user = np.zeros(train.num_users)
@@ -277,9 +272,3 @@ def item_popularity(keys: np.ndarray, num_items: int) -> np.ndarray:
     popularity = users_per_item / len(np.unique(keys // num_items))
     popularity[0] = 0.0
     return popularity.astype(np.float32)
-
-
-def _mean_by(index: np.ndarray, values: np.ndarray, size: int, default: float) -> np.ndarray:
-    sums = np.bincount(index, weights=values, minlength=size)
-    counts = np.bincount(index, minlength=size)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), default)

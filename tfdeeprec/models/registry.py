@@ -1,40 +1,150 @@
-"""Every model, once: name -> builder. Used by training, the CLI, the R bridge and tests."""
+"""Every model, once: a :class:`ModelSpec` per name. Training, export, the CLI, R and the
+conformance tests read a model's family, tasks and defaults from here, never from its name.
+
+A model is one file in ``tfdeeprec/models/`` plus one entry in :data:`MODELS`. Its
+hyperparameter defaults are the builder's keyword defaults, overridden by
+``tfdeeprec/configs/<name>.yaml`` when that file exists (RecBole's per-model files),
+and overridden in turn by the user's ``model_kwargs``.
+
+>>> spec = get_spec("neumf")
+>>> spec.family, spec.tasks, spec.defaults()["hidden_units"]
+('pair', ('implicit', 'rating'), [128, 64])
+"""
 
 from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
 
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
 
-MODELS = {
-    "mf": build_mf,
-    "gmf": build_gmf,
-    "mlp_ncf": build_mlp_ncf,
-    "neumf": build_neumf,
-    "wide_deep": build_wide_deep,
-    "two_tower": build_two_tower,
-}
-
-# Models whose builders take ``user_features`` / ``item_features`` tables.
-SIDE_FEATURE_MODELS = frozenset({"wide_deep", "two_tower"})
-
-# Retrieval models: trained on positives alone with their own loss (an in-batch
-# softmax), for the implicit task only; scored from their towers' embeddings.
-RETRIEVAL_MODELS = frozenset({"two_tower"})
+# Builder arguments that come from the data (filled in by the model's family when the
+# builder takes them), not from the user's hyperparameters.
+DATA_ARGUMENTS = frozenset({"task", "name", "user_features", "item_features",
+                            "item_probabilities", "user_history", "global_mean",
+                            "rating_range"})
 
 
-def build_model(name: str, num_users: int, num_items: int, *, user_features=None,
-                item_features=None, **kwargs):
-    """Builds the registered model ``name``; side features go only to models that use them.
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the library knows about a registered model.
+
+    Attributes:
+        name (str): the registry name (``--model``), also the Keras model's name.
+        builder (callable): ``builder(num_users, num_items, **kwargs) -> keras.Model``.
+        family (str): the family that trains, scores, exports and serves it
+            (``tfdeeprec.families``).
+        tasks (tuple): the tasks it supports, the default first.
+        description (str): one line.
+        paper (str): the reference it implements.
+        test_kwargs (dict): small arguments for tests (the conformance suite).
+    """
+
+    name: str
+    builder: Callable
+    family: str
+    tasks: tuple
+    description: str
+    paper: str
+    test_kwargs: dict = field(default_factory=dict)
+
+    def builder_arguments(self) -> dict:
+        """The builder's keyword arguments and their defaults (``inspect.Parameter.empty``
+        for none), after ``num_users`` and ``num_items``."""
+        params = list(inspect.signature(self.builder).parameters.values())[2:]
+        return {p.name: p.default for p in params
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+    def defaults(self) -> dict:
+        """Hyperparameter defaults: the builder's, then ``configs/<name>.yaml`` over them.
+
+        Data-derived arguments (:data:`DATA_ARGUMENTS`) are left out; tuples become lists
+        (as they read in YAML and JSON).
+        """
+        values = {key: list(value) if isinstance(value, tuple) else value
+                  for key, value in self.builder_arguments().items()
+                  if key not in DATA_ARGUMENTS and value is not inspect.Parameter.empty}
+        values.update(self.file_defaults())
+        return values
+
+    def file_defaults(self) -> dict:
+        """The contents of ``tfdeeprec/configs/<name>.yaml`` (``{}`` when absent)."""
+        import yaml
+
+        path = resources.files("tfdeeprec") / "configs" / f"{self.name}.yaml"
+        if not path.is_file():
+            return {}
+        values = yaml.safe_load(path.read_text()) or {}
+        unknown = sorted(set(values) - set(self.builder_arguments()))
+        if unknown:
+            raise ValueError(f"configs/{self.name}.yaml sets {unknown}, which "
+                             f"{self.builder.__name__} does not take")
+        return values
+
+    def build(self, num_users: int, num_items: int, **kwargs):
+        """The builder called with :meth:`defaults` under ``kwargs``; arguments the
+        builder does not take are refused by name."""
+        unknown = sorted(set(kwargs) - set(self.builder_arguments()))
+        if unknown:
+            raise ValueError(f"model {self.name!r} takes no argument(s) {unknown}; it takes "
+                             f"{sorted(self.builder_arguments())}")
+        return self.builder(num_users, num_items, **(self.defaults() | kwargs))
+
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("mf", build_mf, "pair", ("implicit", "rating"),
+              "biased matrix factorisation: mu + b_u + b_i + p_u . q_i",
+              "Koren, Bell, Volinsky, Matrix Factorization Techniques for Recommender "
+              "Systems, IEEE Computer 2009", {"embedding_dim": 4}),
+    ModelSpec("gmf", build_gmf, "pair", ("implicit", "rating"),
+              "generalised matrix factorisation: a learned weighting of p_u * q_i",
+              "He et al., Neural Collaborative Filtering, WWW 2017", {"embedding_dim": 4}),
+    ModelSpec("mlp_ncf", build_mlp_ncf, "pair", ("implicit", "rating"),
+              "an MLP over the concatenated user and item embeddings",
+              "He et al., Neural Collaborative Filtering, WWW 2017",
+              {"embedding_dim": 4, "hidden_units": [8, 4]}),
+    ModelSpec("neumf", build_neumf, "pair", ("implicit", "rating"),
+              "GMF and MLP-NCF side by side, fused by one output layer",
+              "He et al., Neural Collaborative Filtering, WWW 2017",
+              {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]}),
+    ModelSpec("wide_deep", build_wide_deep, "pair", ("implicit", "rating"),
+              "a linear model over IDs, side features and crosses, plus an MLP over "
+              "embeddings",
+              "Cheng et al., Wide & Deep Learning for Recommender Systems, DLRS 2016",
+              {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
+    ModelSpec("two_tower", build_two_tower, "embedding", ("implicit",),
+              "query and candidate towers trained with a logQ-corrected in-batch softmax",
+              "Yi et al., Sampling-Bias-Corrected Neural Modeling for Large Corpus Item "
+              "Recommendations, RecSys 2019",
+              {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
+)}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The :class:`ModelSpec` of ``name``; an unknown name is refused with the list."""
+    if name not in MODELS:
+        raise ValueError(f"`model` must be one of {sorted(MODELS)}. Received: model={name!r}")
+    return MODELS[name]
+
+
+def build_model(name: str, num_users: int, num_items: int, **kwargs):
+    """Builds the registered model ``name`` with its defaults under ``kwargs``.
+
+    Data arguments (side-feature tables, ``item_probabilities``, ...) reach only the
+    builders that take them; others are dropped.
 
     >>> build_model("gmf", 4, 5, embedding_dim=2).name
     'gmf'
     >>> build_model("two_tower", 4, 5, embedding_dim=2).query_tower.name
     'query_tower'
     """
-    if name not in MODELS:
-        raise ValueError(f"`model` must be one of {sorted(MODELS)}. Received: model={name!r}")
-    if name in SIDE_FEATURE_MODELS:
-        kwargs.update(user_features=user_features, item_features=item_features)
-    return MODELS[name](num_users, num_items, **kwargs)
+    spec = get_spec(name)
+    accepted = spec.builder_arguments()
+    kwargs = {key: value for key, value in kwargs.items()
+              if key in accepted or key not in DATA_ARGUMENTS}
+    return spec.build(num_users, num_items, **kwargs)

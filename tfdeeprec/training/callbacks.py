@@ -46,14 +46,17 @@ class RankingValidation(keras.callbacks.Callback):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records the wall time of every epoch in ``seconds`` (and the logs' ``epoch_seconds``)."""
+    """Records the wall time of every epoch in ``seconds`` (and the logs' ``epoch_seconds``),
+    and the epochs run in ``epochs`` (0-based; a resumed run starts above 0)."""
 
     def __init__(self):
         super().__init__()
         self.seconds: list[float] = []
+        self.epochs: list[int] = []
         self._start = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(int(epoch))
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):

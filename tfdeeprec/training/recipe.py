@@ -8,72 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tfdeeprec._keras import keras, tf
+from tfdeeprec.config import LOSSES, TrainingConfig  # noqa: F401  (TrainingConfig is public here too)
 from tfdeeprec.losses.bpr_loss import BPRLoss
 from tfdeeprec.training.callbacks import EpochTimer
 from tfdeeprec.training.optimizers import make_optimizer
-
-LOSSES = ("mse", "bce", "bpr")
-
-
-@dataclass
-class TrainingConfig:
-    """How to train. Every field has a default; ``loss=None`` picks by task.
-
-    Attributes:
-        epochs (int): maximum epochs. Default 20.
-        learning_rate (float): Default 1e-3.
-        optimizer (str): ``sparse_adam`` | ``adam`` | ``adagrad`` | ``sgd``.
-        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``.
-        monitor (str): metric for early stopping / LR reduction, e.g. ``val_loss``
-            or ``val_ndcg@10`` (ranking metrics are maximised). Default ``val_loss``.
-        early_stopping_patience (int): epochs without improvement; 0 disables. Default 3.
-        reduce_lr_patience (int): epochs before the LR is cut; 0 disables. Default 2.
-        reduce_lr_factor (float): Default 0.5.
-        steps_per_execution (int): batches run per call into the compiled train step.
-            Above 1, the Python round trip, the callbacks' per-batch hooks and the
-            ``TerminateOnNaN`` check happen once per call instead of once per batch,
-            which takes about a third off a NeuMF epoch on ml-100k with 1 CPU thread
-            (``bench/neumf_speed.py``); the examples, the updates and the epoch's loss
-            stay the same. 1 is used instead under a multi-replica ``tf.distribute``
-            strategy (in TF 2.20 the all-gather of embedding gradients fails inside
-            Keras's multi-step loop) and, by :func:`fit`, when the training or
-            validation data's number of batches is unknown (Keras needs it to run
-            several). Default 32.
-        jit_compile (bool): compile the train step with XLA. Default False: on CPU it
-            made the NeuMF epoch slower (``bench/neumf_speed.py``); try it on GPUs.
-        tensorboard_dir (str | None): write TensorBoard logs there.
-        backup_dir (str | None): BackupAndRestore folder, to resume after a crash.
-        seed (int): seeds Python, NumPy and TensorFlow. Default 0.
-        verbose (int | str): Keras progress bar setting. Default ``"auto"``.
-    """
-
-    epochs: int = 20
-    learning_rate: float = 1e-3
-    optimizer: str = "sparse_adam"
-    loss: str | None = None
-    monitor: str = "val_loss"
-    early_stopping_patience: int = 3
-    reduce_lr_patience: int = 2
-    reduce_lr_factor: float = 0.5
-    steps_per_execution: int = 32
-    jit_compile: bool = False
-    tensorboard_dir: str | None = None
-    backup_dir: str | None = None
-    seed: int = 0
-    verbose: int | str = "auto"
-
-    def __post_init__(self):
-        if self.epochs < 1:
-            raise ValueError(f"`epochs` must be >= 1. Received: epochs={self.epochs}")
-        if (not isinstance(self.steps_per_execution, int)
-                or isinstance(self.steps_per_execution, bool) or self.steps_per_execution < 1):
-            raise ValueError("`steps_per_execution` must be an integer >= 1. "
-                             f"Received: steps_per_execution={self.steps_per_execution!r}")
-        if self.loss is not None and self.loss not in LOSSES:
-            raise ValueError(f"`loss` must be one of {LOSSES}. Received: loss={self.loss!r}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -83,6 +21,7 @@ class FitResult:
     epoch_seconds: list[float]
     seconds: float
     extra: dict = field(default_factory=dict)
+    initial_epoch: int = 0  # > 0 when BackupAndRestore resumed an interrupted run
 
 
 def default_loss(task: str) -> str:
@@ -193,7 +132,8 @@ def fit(build_model: Callable[[], keras.Model], train_data, *, task: str,
                         steps_per_epoch=steps_per_epoch, callbacks=all_callbacks,
                         verbose=config.verbose)
     return FitResult(model=model, history=history.history, epoch_seconds=timer.seconds,
-                     seconds=time.perf_counter() - start)
+                     seconds=time.perf_counter() - start,
+                     initial_epoch=timer.epochs[0] if timer.epochs else 0)
 
 
 def _length_known(data) -> bool:

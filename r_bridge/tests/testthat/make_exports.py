@@ -16,16 +16,11 @@ import numpy as np  # noqa: E402
 import tfdeeprec  # noqa: E402,F401
 from tfdeeprec._keras import tf  # noqa: E402
 from tfdeeprec.data import make_synthetic_ratings  # noqa: E402
-from tfdeeprec.export import export_run  # noqa: E402
-from tfdeeprec.models.registry import MODELS, RETRIEVAL_MODELS  # noqa: E402
+from tfdeeprec.models.registry import MODELS  # noqa: E402
 from tfdeeprec.models.two_tower import tower_embeddings  # noqa: E402
 from tfdeeprec.training import TrainingConfig  # noqa: E402
-from tfdeeprec.training.experiment import ExperimentConfig, run_experiment, save_run  # noqa: E402
-
-SMALL = {"mf": {"embedding_dim": 4}, "gmf": {"embedding_dim": 4},
-         "mlp_ncf": {"embedding_dim": 4, "hidden_units": [8, 4]},
-         "neumf": {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]},
-         "wide_deep": {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}}
+from tfdeeprec.runs import export_run, save_run  # noqa: E402
+from tfdeeprec.training.experiment import ExperimentConfig, run_experiment  # noqa: E402
 
 
 def main(out):
@@ -35,11 +30,14 @@ def main(out):
     users = ["1", "2", "3", "no-such-user"]
     items = ["1", "5", "9", "no-such-item"]
     pairs = {"user_id": [u for u in users for _ in items], "item_id": items * len(users)}
-    for family in sorted(set(MODELS) - RETRIEVAL_MODELS):
-        for task in ("implicit", "rating"):
+    # Every pair-family model and task (the two-tower export is built below).
+    for family, spec in sorted(MODELS.items()):
+        if spec.family != "pair":
+            continue
+        for task in spec.tasks:
             name = f"{family}_{task}"
             config = ExperimentConfig(model=family, task=task, batch_size=256,
-                                      model_kwargs=SMALL[family],
+                                      model_kwargs=spec.test_kwargs,
                                       training=TrainingConfig(epochs=1, verbose=0))
             result = run_experiment(config, frame=frame)
             run_dir = save_run(result, os.path.join(out, "runs", name))

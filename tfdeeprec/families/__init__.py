@@ -1,0 +1,32 @@
+"""Model families: each owns what is kind-specific (pipeline, loss, scoring, export).
+
+See :mod:`tfdeeprec.families.base` for the interface and the five kinds. ``pair`` and
+``embedding`` have models today; ``row``, ``sequence`` and ``context`` are the kinds
+the next models bring (AutoRec/Mult-VAE/EASE, GRU4Rec/SASRec/BERT4Rec, FM/DeepFM/DCN),
+each as one more module here.
+
+>>> sorted(FAMILIES)
+['embedding', 'pair']
+>>> get_family("pair").tasks
+('rating', 'implicit')
+"""
+
+from tfdeeprec.families.base import Family, TrainingPlan
+from tfdeeprec.families.embedding import EmbeddingFamily
+from tfdeeprec.families.pair import PairFamily
+
+FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily())}
+FAMILY_KINDS = ("pair", "embedding", "row", "sequence", "context")
+
+
+def get_family(name: str) -> Family:
+    """The family called ``name``; a kind without models yet is named as such."""
+    if name not in FAMILIES:
+        planned = " (planned: no model of this kind yet)" if name in FAMILY_KINDS else ""
+        raise ValueError(f"`family` must be one of {sorted(FAMILIES)}{planned}. "
+                         f"Received: family={name!r}")
+    return FAMILIES[name]
+
+
+__all__ = ["FAMILIES", "FAMILY_KINDS", "EmbeddingFamily", "Family", "PairFamily",
+           "TrainingPlan", "get_family"]

@@ -1,0 +1,64 @@
+"""The embedding family: a user vector and an item vector whose dot product is the score.
+
+Its models (two-tower today; LightGCN, SVD and ALS next) expose ``query_tower``
+(``user index int32 [b] -> [b, d]``) and ``candidate_tower`` (``item index -> [b, d]``);
+the family needs nothing else from them. Trains on positives alone with the model's
+own loss (an in-batch softmax for two-tower); ranks with one matmul against the item
+table; exports a brute-force ``recommend`` (stock TF ops), its ScaNN twin and the query
+tower through :func:`~tfdeeprec.export.export_retrieval`.
+"""
+
+from __future__ import annotations
+
+from tfdeeprec.data.pointwise import make_positive_dataset
+from tfdeeprec.evaluation import FullRankingEvaluator, embedding_score_fn
+from tfdeeprec.export.retrieval_exporter import export_retrieval
+from tfdeeprec.families.base import Family, TrainingPlan
+from tfdeeprec.models.two_tower import tower_embeddings, tower_score_fn
+
+EXPORT_OPTIONS = ("scann", "scann_options")
+
+
+class EmbeddingFamily(Family):
+    """User and item embeddings scored by their dot product."""
+
+    name = "embedding"
+    description = "user -> vector, item -> vector; ranks with one matmul; ScaNN twin"
+    tasks = ("implicit",)
+    losses = {"implicit": ()}
+
+    def training_plan(self, spec, config, data) -> TrainingPlan:
+        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
+                                         metrics=("ndcg", "recall"))
+        positives = make_positive_dataset(data.train, batch_size=config.batch_size,
+                                          seed=config.seed)
+        return TrainingPlan(self.builder(spec, config, data), positives, None,
+                            ranking_evaluator=evaluator, monitor=f"val_ndcg@{config.ks[0]}")
+
+    def score_fn(self, model, num_users, num_items, *, live=False):
+        query, candidate = _towers(model)
+        if live:
+            return tower_score_fn(query, candidate, num_items)
+        return embedding_score_fn(tower_embeddings(query, num_users),
+                                  tower_embeddings(candidate, num_items))
+
+    def export(self, model, user_vocab, item_vocab, *, config, base, name, train, version,
+               metadata, max_k, exclude_seen, options):
+        unknown = sorted(set(options) - set(EXPORT_OPTIONS))
+        if unknown:
+            raise ValueError(f"embedding-family exports take the options {EXPORT_OPTIONS}. "
+                             f"Received: {unknown}")
+        _towers(model)
+        paths = export_retrieval(model, user_vocab, item_vocab, base=base, name=name,
+                                 train=train, version=version, metadata=metadata,
+                                 max_k=max_k, exclude_seen=exclude_seen, **options)
+        return {"main": paths["brute_force"], **paths}
+
+
+def _towers(model):
+    query = getattr(model, "query_tower", None)
+    candidate = getattr(model, "candidate_tower", None)
+    if query is None or candidate is None:
+        raise ValueError("an embedding-family model needs `query_tower` and "
+                         f"`candidate_tower`. Received: {type(model).__name__}")
+    return query, candidate
