@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-ggplot2
 
-.PHONY: install demo test test-python test-r r-deps bench clean
+.PHONY: install demo test test-python test-r r-deps bench readme clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,10 @@ BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_mo
 
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
+
+# The README's model table, regenerated from the registry (a test keeps them equal).
+readme: install
+	$(PY) -c 'from tfdeeprec.tables import update_readme; update_readme("README.md")'
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

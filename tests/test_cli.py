@@ -105,7 +105,7 @@ def test_readme_model_table_is_the_registry(capsys):
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     start, end = readme.index(README_BEGIN), readme.index(README_END) + len(README_END)
     assert readme[start:end] == models_markdown(), (
-        "README's model table is stale: paste `tfdeeprec models --markdown` into it")
+        "README's model table is stale: run `make readme`")
     assert main(["models", "--markdown"]) == 0
     assert capsys.readouterr().out.strip() == models_markdown()
 

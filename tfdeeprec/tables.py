@@ -62,6 +62,19 @@ def models_markdown() -> str:
     return "\n".join([*lines, "", README_END])
 
 
+def update_readme(path) -> bool:
+    """Rewrites the model table between the README's markers; True when it changed."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text()
+    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
+    updated = text[:start] + models_markdown() + text[end:]
+    if updated != text:
+        path.write_text(updated)
+    return updated != text
+
+
 def _value(value) -> str:
     if isinstance(value, bool):
         return str(value).lower()
