@@ -107,24 +107,27 @@ export_metadata <- function(model) model$metadata
 #' Score (user, item) pairs with the `score` signature.
 #'
 #' @param model A `tfdeeprec_export`.
-#' @param data A data.frame with `user_id` and `item_id` columns (coerced to character).
-#' @return `data` with `score` (rating, or probability for implicit models) and `known`
-#'   (both IDs were in the training vocabularies; unknown IDs get the documented
-#'   fallback score).
+#' @param data A data.frame with a column for each input of the export's `score`
+#'   signature (`user_id` and `item_id` for every current export), converted to the
+#'   input's dtype (IDs to character).
+#' @return `data` with a column for each output of `score` that has a batch dimension:
+#'   `score` (rating, or probability for implicit models) and `known` (both IDs were in
+#'   the training vocabularies; unknown IDs get the documented fallback score).
 #' @export
 score <- function(model, data) {
   stopifnot(inherits(model, "tfdeeprec_export"))
-  missing <- setdiff(c("user_id", "item_id"), names(data))
+  specs <- signature_specs(model, "score")
+  columns <- names(specs$inputs)
+  missing <- setdiff(columns, names(data))
   if (length(missing)) {
-    stop(sprintf("tfdeeprec: `data` needs columns user_id and item_id; missing: %s",
-                 paste(missing, collapse = ", ")), call. = FALSE)
+    stop(sprintf("tfdeeprec: `data` needs columns %s; missing: %s",
+                 paste(columns, collapse = ", "), paste(missing, collapse = ", ")),
+         call. = FALSE)
   }
-  tf <- tensorflow_module()
-  fn <- signature(model, "score")
-  out <- fn(user_id = string_vector(tf, data$user_id),
-            item_id = string_vector(tf, data$item_id))
-  data$score <- as_r_vector(out$score)
-  data$known <- as_r_vector(out$known)
+  out <- do.call(call_signature, c(list(model, "score"), as.list(data)[columns]))
+  batched <- names(specs$outputs)[vapply(specs$outputs, function(s) length(s$shape) > 0,
+                                         logical(1))]
+  for (name in intersect(names(out), batched)) data[[name]] <- out[[name]]
   data
 }
 
@@ -141,57 +144,75 @@ score <- function(model, data) {
 recommend <- function(model, user_ids, k = 10L, exclude = NULL) {
   stopifnot(inherits(model, "tfdeeprec_export"))
   user_ids <- as.character(user_ids)
+  check_k(k)
+  exclude <- per_row(exclude, length(user_ids), "user")
+  out <- call_signature(model, "recommend", user_id = user_ids, k = k,
+                        exclude = pad_rows(exclude, ""))
+  ranked_items("user_id", user_ids, out)
+}
+
+#' Top-k recommendations for sessions given by their items (`recommend_from_items`).
+#'
+#' For exports with a `recommend_from_items` signature, which recommends from the items
+#' a user interacted with rather than from a known user ID.
+#'
+#' @param model A `tfdeeprec_export`.
+#' @param items The items of one anonymous user or session (a character vector), or a
+#'   list with one character vector per row.
+#' @param k How many items per row (at most the exported maximum).
+#' @param exclude Items not to recommend: a character vector applied to every row, or a
+#'   list with one character vector per row.
+#' @return A data.frame with columns row (the position in `items`), rank, item_id,
+#'   score.
+#' @examples
+#' \dontrun{
+#' recommend_from_items(model, list(c("50", "172"), "1"), k = 5)
+#' }
+#' @export
+recommend_from_items <- function(model, items, k = 10L, exclude = NULL) {
+  stopifnot(inherits(model, "tfdeeprec_export"))
+  check_k(k)
+  rows <- if (is.list(items)) lapply(items, as.character) else list(as.character(items))
+  exclude <- per_row(exclude, length(rows), "row")
+  out <- call_signature(model, "recommend_from_items", item_ids = pad_rows(rows, ""), k = k,
+                        exclude = pad_rows(exclude, ""))
+  ranked_items("row", seq_along(rows), out)
+}
+
+check_k <- function(k) {
   if (!is.numeric(k) || length(k) != 1 || k < 1) {
     stop(sprintf("tfdeeprec: `k` must be one positive number. Received: k=%s",
                  paste(k, collapse = ",")), call. = FALSE)
   }
-  tf <- tensorflow_module()
-  np <- reticulate::import("numpy", convert = FALSE)
+}
+
+# `exclude` as one character vector per row: NULL is none, a vector applies to all.
+per_row <- function(exclude, n, what) {
   if (is.null(exclude)) exclude <- character(0)
-  if (!is.list(exclude)) exclude <- rep(list(as.character(exclude)), length(user_ids))
-  if (length(exclude) != length(user_ids)) {
-    stop(sprintf("tfdeeprec: `exclude` must have one entry per user (%d). Received: %d",
-                 length(user_ids), length(exclude)), call. = FALSE)
+  if (!is.list(exclude)) return(rep(list(as.character(exclude)), n))
+  if (length(exclude) != n) {
+    stop(sprintf("tfdeeprec: `exclude` must have one entry per %s (%d). Received: %d",
+                 what, n, length(exclude)), call. = FALSE)
   }
-  width <- max(0L, vapply(exclude, length, integer(1)))
-  padded <- t(vapply(exclude, function(x) c(as.character(x), rep("", width - length(x))),
-                     character(width)))
-  if (width == 0L) padded <- matrix(character(0), nrow = length(user_ids), ncol = 0)
-  exclude_tensor <- tf$reshape(tf$constant(as.vector(t(padded)), dtype = tf$string),
-                               list(length(user_ids), width))
-  fn <- signature(model, "recommend")
-  out <- fn(user_id = string_vector(tf, user_ids),
-            k = tf$constant(as.integer(k), dtype = tf$int32), exclude = exclude_tensor)
-  items <- np$char$decode(out$item_ids$numpy()$astype("S"), "utf-8")
-  n_cols <- as.integer(reticulate::py_to_r(items$shape[1]))
-  ids <- matrix(unlist(reticulate::py_to_r(items$ravel()$tolist())), ncol = n_cols, byrow = TRUE)
-  scores <- matrix(as_r_vector(out$scores), ncol = n_cols, byrow = TRUE)
-  result <- data.frame(user_id = rep(user_ids, each = n_cols),
-                       rank = rep(seq_len(n_cols), times = length(user_ids)),
-                       item_id = as.vector(t(ids)), score = as.vector(t(scores)),
+  lapply(exclude, as.character)
+}
+
+# Vectors of different lengths as the rows of a matrix, padded at the end with `pad`.
+pad_rows <- function(rows, pad) {
+  width <- max(0L, lengths(rows))
+  padded <- lapply(rows, function(r) c(r, rep(pad, width - length(r))))
+  matrix(c(pad[0], unlist(padded)), nrow = length(rows), ncol = width, byrow = TRUE)
+}
+
+# The `item_ids` and `scores` matrices of a recommend signature as one row per item,
+# keyed by `keys` (one per matrix row); "" padding (fewer eligible items) is dropped.
+ranked_items <- function(key, keys, out) {
+  n <- ncol(out$item_ids)
+  result <- data.frame(key = rep(keys, each = n), rank = rep(seq_len(n), times = length(keys)),
+                       item_id = as.vector(t(out$item_ids)), score = as.vector(t(out$scores)),
                        stringsAsFactors = FALSE)
+  names(result)[1] <- key
   result[result$item_id != "", , drop = FALSE]
-}
-
-signature <- function(model, name) {
-  signatures <- model$module$signatures
-  available <- unlist(reticulate::import_builtins()$list(signatures$keys()))
-  if (!(name %in% available)) {
-    stop(sprintf("tfdeeprec: export '%s' has no signature '%s' (it has: %s)", model$name,
-                 name, paste(sort(available), collapse = ", ")), call. = FALSE)
-  }
-  signatures[[name]]
-}
-
-# A 1-D string tensor, also for a single ID (which reticulate would pass as a scalar).
-string_vector <- function(tf, x) {
-  tf$reshape(tf$constant(as.character(x), dtype = tf$string), list(-1L))
-}
-
-# A tensor as a plain R vector, through a Python list (this reticulate cannot convert
-# numpy 2 arrays itself).
-as_r_vector <- function(tensor) {
-  unlist(reticulate::py_to_r(reticulate::r_to_py(tensor)$numpy()$ravel()$tolist()))
 }
 
 tensorflow_module <- function() {
