@@ -20,6 +20,7 @@ from importlib import resources
 
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
+from tfdeeprec.models.pop import build_pop
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
 
@@ -122,6 +123,9 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "Yi et al., Sampling-Bias-Corrected Neural Modeling for Large Corpus Item "
               "Recommendations, RecSys 2019",
               {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
+    ModelSpec("pop", build_pop, "pair", ("implicit", "rating"),
+              "popularity baseline: one learned score per item, the same for every user",
+              "baseline (RecBole's Pop)"),
 )}
 
 
