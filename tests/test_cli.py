@@ -229,3 +229,5 @@ def test_resume_continues_a_run_killed_mid_epoch(tmp_path):
     assert summary["initial_epoch"] >= 1 and "resumed from epoch" in again.stdout
     assert summary["initial_epoch"] + summary["epochs"] == 5
     assert not backup.exists()
+    finished = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=600)
+    assert finished.returncode == 2 and "holds a finished run" in finished.stderr

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -164,8 +165,13 @@ def _train(args) -> int:
         raise ValueError("--resume needs --out (the interrupted run's folder)")
     backup = None
     if args.out:
-        out = check_out_dir(args.out, overwrite=args.overwrite or args.resume)
+        out = Path(args.out)
         backup = out.parent / f".{out.name}.backup"
+        resuming = args.resume and (backup / "config.json").exists()
+        if args.resume and not resuming and out.is_dir() and any(out.iterdir()):
+            raise FileExistsError(f"{out} holds a finished run and {backup} nothing to "
+                                  "resume; pass --overwrite (without --resume) to train again")
+        check_out_dir(out, overwrite=args.overwrite or resuming)
         fields["training"]["backup_dir"] = str(backup)
     config = ExperimentConfig.from_dict(fields)
     if backup is not None:
