@@ -192,8 +192,8 @@ def recommend_top_k(family, model, config, train: EncodedInteractions, user_voca
     unique = np.unique(users[users > 0])
     scores = np.zeros((0, train.num_items))
     if len(unique):
-        scores = family.serving_score(family.score_fn(model, train.num_users, train.num_items)(
-            unique).astype(np.float64), config)
+        scores = family.serving_score(family.score_fn(model, train)(unique).astype(np.float64),
+                                      config)
     scores[:, 0] = -np.inf
     if exclude_seen:
         seen = train.known()

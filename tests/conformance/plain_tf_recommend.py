@@ -2,8 +2,9 @@
 
 Run as ``python plain_tf_recommend.py REQUESTS.json ANSWERS.json``; ``keras``,
 ``tf_keras`` and ``tfdeeprec`` are made unimportable before TensorFlow loads.
-REQUESTS.json: ``[{"path", "user_id": [...], "k": int}]``; ANSWERS.json: one
-``{"item_ids", "scores", "signatures", "modules"}`` per request.
+REQUESTS.json: ``[{"path", "user_id": [...], "k": int, "from_items": [[...]]}]``;
+ANSWERS.json: one ``{"item_ids", "scores", "signatures", "modules"}`` per request, plus
+``"from_items": {"item_ids", "scores"}`` where the export has ``recommend_from_items``.
 """
 
 import json
@@ -25,7 +26,17 @@ def main(requests_path, answers_path):
         out = loaded.signatures["recommend"](
             user_id=tf.constant(users, tf.string), k=tf.constant(request["k"], tf.int32),
             exclude=tf.zeros([len(users), 0], tf.string))
-        answers.append({"item_ids": out["item_ids"].numpy().astype(str).tolist(),
+        answer = {}
+        if "recommend_from_items" in loaded.signatures:
+            rows = request["from_items"]
+            width = max(len(r) for r in rows)
+            folded = loaded.signatures["recommend_from_items"](
+                item_ids=tf.constant([r + [""] * (width - len(r)) for r in rows], tf.string),
+                k=tf.constant(request["k"], tf.int32),
+                exclude=tf.zeros([len(rows), 0], tf.string))
+            answer["from_items"] = {"item_ids": folded["item_ids"].numpy().astype(str).tolist(),
+                                    "scores": folded["scores"].numpy().tolist()}
+        answers.append({**answer, "item_ids": out["item_ids"].numpy().astype(str).tolist(),
                         "scores": out["scores"].numpy().tolist(),
                         "signatures": sorted(loaded.signatures.keys()),
                         "modules": sorted(m for m in sys.modules if sys.modules[m] is not None

@@ -2,8 +2,9 @@
 #
 #   Rscript r_recommend.R BRIDGE_DIR REQUESTS.json ANSWERS.json
 #
-# REQUESTS.json: [{"base", "name", "user_id": [...], "k"}]; ANSWERS.json: one
-# {"user_id", "rank", "item_id", "score"} (the rows of recommend()) per request.
+# REQUESTS.json: [{"base", "name", "user_id": [...], "k", "from_items": [[...]]}];
+# ANSWERS.json: one {"user_id", "rank", "item_id", "score"} (the rows of recommend()) per
+# request, plus "from_items" (the rows of recommend_from_items()) where the export has it.
 args <- commandArgs(trailingOnly = TRUE)
 Sys.setenv(TF_USE_LEGACY_KERAS = "1")
 reticulate::use_python(Sys.getenv("RETICULATE_PYTHON"), required = TRUE)
@@ -12,6 +13,14 @@ requests <- jsonlite::fromJSON(args[[2]], simplifyVector = FALSE)
 answers <- lapply(requests, function(r) {
   model <- load_export(r$base, r$name)
   rows <- recommend(model, unlist(r$user_id), k = r$k)
-  list(user_id = rows$user_id, rank = rows$rank, item_id = rows$item_id, score = rows$score)
+  answer <- list(user_id = rows$user_id, rank = rows$rank, item_id = rows$item_id,
+                 score = rows$score)
+  if ("recommend_from_items" %in% export_signatures(model)$signature) {
+    items <- lapply(r$from_items, function(x) as.character(unlist(x)))
+    folded <- recommend_from_items(model, items, k = r$k)
+    answer$from_items <- list(row = folded$row, rank = folded$rank,
+                              item_id = folded$item_id, score = folded$score)
+  }
+  answer
 })
 writeLines(jsonlite::toJSON(answers, digits = NA, auto_unbox = FALSE), args[[3]])

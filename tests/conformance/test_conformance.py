@@ -48,6 +48,7 @@ class Conformed:
     export: Path
     users: list           # known users, then one unknown
     in_process: list      # per known user: [(item_id, score)] from the Keras model
+    from_items: list      # per known user: their training items (raw IDs)
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +74,19 @@ def conformed(work):
         family = get_family(MODELS[name].family)
         in_process = recommend_top_k(family, result.model, config, data.train,
                                      data.user_vocab, data.item_vocab, users[:-1], K)
-        cases[key] = Conformed(config, result, run_dir, export, users, in_process)
+        known = data.train.known()
+        from_items = [[str(i) for i in data.item_vocab.ids_of(
+            np.unique(known.item[known.user == data.user_vocab.lookup([u])[0]]))]
+            for u in users[:-1]]
+        cases[key] = Conformed(config, result, run_dir, export, users, in_process, from_items)
     return cases
 
 
 @pytest.fixture(scope="module")
 def plain_tf(conformed, work, plain_tf_env):
     """Each export's ``recommend`` in one fresh process where only TensorFlow loads."""
-    requests = [{"path": str(c.export), "user_id": c.users, "k": K} for c in conformed.values()]
+    requests = [{"path": str(c.export), "user_id": c.users, "k": K,
+                 "from_items": c.from_items} for c in conformed.values()]
     (work / "plain_requests.json").write_text(json.dumps(requests))
     subprocess.run([sys.executable, str(HERE / "plain_tf_recommend.py"),
                     str(work / "plain_requests.json"), str(work / "plain_answers.json")],
@@ -108,6 +114,15 @@ def served(conformed, work):
             request = urllib.request.Request(url + ":predict", data=json.dumps(body).encode())
             with urllib.request.urlopen(request, timeout=60) as response:
                 answers[key] = json.loads(response.read())["outputs"]
+            if _offers_fold_in(case):
+                width = max(len(r) for r in case.from_items)
+                body = {"signature_name": "recommend_from_items", "inputs": {
+                    "item_ids": [r + [""] * (width - len(r)) for r in case.from_items],
+                    "k": K, "exclude": [[] for _ in case.from_items]}}
+                request = urllib.request.Request(url + ":predict",
+                                                 data=json.dumps(body).encode())
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    answers[key]["from_items"] = json.loads(response.read())["outputs"]
         return answers
     finally:
         server.terminate()
@@ -122,7 +137,8 @@ def from_r(conformed, work):
             pytest.fail("Rscript is missing: `make test` installs R before the tests")
         pytest.skip("Rscript is not installed (make r-deps)")
     requests = [{"base": str(c.export.parent.parent), "name": c.export.parent.name,
-                 "user_id": c.users, "k": K} for c in conformed.values()]
+                 "user_id": c.users, "k": K, "from_items": c.from_items}
+                for c in conformed.values()]
     (work / "r_requests.json").write_text(json.dumps(requests))
     env = dict(os.environ, RETICULATE_PYTHON=sys.executable, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(["Rscript", str(HERE / "r_recommend.R"), str(ROOT / "r_bridge"),
@@ -136,8 +152,11 @@ def from_r(conformed, work):
 @pytest.mark.parametrize("key", IDS)
 def test_fit_then_full_ranking_evaluation(conformed, key):
     case = conformed[key]
-    assert len(case.result.history["loss"]) == 2
-    assert all(math.isfinite(v) for v in case.result.history["loss"])
+    if MODELS[case.config.model].solver is None:
+        assert len(case.result.history["loss"]) == 2
+        assert all(math.isfinite(v) for v in case.result.history["loss"])
+    else:  # solved in closed form: no gradient loop, no epochs
+        assert case.result.history == {} and case.result.epoch_seconds == []
     test = case.result.metrics["test"]
     assert 0.0 <= test["ndcg@10"] <= 1.0 and 0.0 <= test["recall@10"] <= 1.0
     if case.config.task == "rating":
@@ -165,7 +184,8 @@ def test_saved_run_reloads_with_the_same_metrics_and_recommendations(conformed, 
 def test_plain_tensorflow_recommend_equals_the_in_process_top_k(conformed, plain_tf, key):
     case, answer = conformed[key], plain_tf[key]
     assert answer["modules"] == []
-    assert {"recommend", "recommend_default"} <= set(answer["signatures"])
+    family = get_family(MODELS[case.config.model].family)
+    assert set(answer["signatures"]) == set(family.serves)
     for row, want in enumerate(case.in_process):
         assert answer["item_ids"][row] == [i for i, _ in want]
         np.testing.assert_allclose(answer["scores"][row], [s for _, s in want],
@@ -192,6 +212,31 @@ def test_r_bridge_answers_as_the_export(conformed, plain_tf, from_r, key):
                 for rank, (item, score) in enumerate(zip(items, scores), 1) if item != ""]
     assert list(zip(got["user_id"], got["rank"], got["item_id"])) == [e[:3] for e in expected]
     np.testing.assert_allclose(got["score"], [e[3] for e in expected], rtol=0, atol=1e-6)
+
+
+FOLD_IN = [key for key, (name, _) in zip(IDS, CASES)
+           if "recommend_from_items" in get_family(MODELS[name].family).serves]
+
+
+@pytest.mark.parametrize("key", FOLD_IN)
+def test_recommend_from_items_of_a_users_items_is_recommend_of_that_user(plain_tf, served,
+                                                                         from_r, key):
+    want, folded = plain_tf[key], plain_tf[key]["from_items"]
+    assert folded["item_ids"] == want["item_ids"][:-1]  # the unknown user is not folded in
+    np.testing.assert_allclose(folded["scores"], want["scores"][:-1], rtol=0, atol=1e-6)
+    assert served[key]["from_items"]["item_ids"] == folded["item_ids"]
+    np.testing.assert_allclose(served[key]["from_items"]["scores"], folded["scores"],
+                               rtol=0, atol=1e-6)
+    got = from_r[key]["from_items"]
+    expected = [(row + 1, rank, item, score)
+                for row, (items, scores) in enumerate(zip(folded["item_ids"], folded["scores"]))
+                for rank, (item, score) in enumerate(zip(items, scores), 1) if item != ""]
+    assert list(zip(got["row"], got["rank"], got["item_id"])) == [e[:3] for e in expected]
+    np.testing.assert_allclose(got["score"], [e[3] for e in expected], rtol=0, atol=1e-6)
+
+
+def _offers_fold_in(case) -> bool:
+    return "recommend_from_items" in get_family(MODELS[case.config.model].family).serves
 
 
 def _free_port() -> int:

@@ -57,10 +57,9 @@ def test_two_tower_run_saves_reloads_and_evaluates_the_same(tmp_path, planted):
                                sampling_probabilities(data.train.item, data.train.num_items))
     assert float(result.model.log_temperature.numpy()) != pytest.approx(np.log(0.25))
     users = np.arange(data.train.num_users, dtype=np.int32)
-    np.testing.assert_allclose(score_fn_for(result.model, config, data.train.num_users,
-                                            data.train.num_items)(users),
-                               score_fn_for(result.model, config, data.train.num_users,
-                                            data.train.num_items, live=True)(users),
+    np.testing.assert_allclose(score_fn_for(result.model, config, data.train)(users),
+                               score_fn_for(result.model, config, data.train,
+                                            live=True)(users),
                                atol=1e-5)
 
     out = save_run(result, tmp_path / "run")

@@ -25,6 +25,11 @@ SIGNATURE_NOTES = {
                  "columnar \"inputs\" format because `k` has no batch dimension. Rows with "
                  "fewer than k eligible items are padded with item_id \"\" and score -inf",
     "recommend_default": "`recommend` with k = max_k and no `exclude`",
+    "recommend_from_items": "the top `k` items for an anonymous user or a session given by "
+                            "its items (`item_ids` string [batch, n], padded with \"\", "
+                            "unknown IDs ignored), best first; the given items are not "
+                            "returned when the export excludes seen items; `k` and "
+                            "`exclude` as in `recommend`",
     "embed": "the query tower's embedding of each user_id (zeros when `known` is false)",
     "item_embedding": "the candidate tower's embedding of each item_id (zeros when `known` "
                       "is false); a pair's score is the dot product of the two embeddings",

@@ -1,12 +1,12 @@
 """Model families: each owns what is kind-specific (pipeline, loss, scoring, export).
 
-See :mod:`tfdeeprec.families.base` for the interface and the five kinds. ``pair`` and
-``embedding`` have models today; ``row``, ``sequence`` and ``context`` are the kinds
-the next models bring (AutoRec/Mult-VAE/EASE, GRU4Rec/SASRec/BERT4Rec, FM/DeepFM/DCN),
-each as one more module here.
+See :mod:`tfdeeprec.families.base` for the interface and the five kinds. ``pair``,
+``embedding`` and ``row`` have models today; ``sequence`` and ``context`` are the kinds
+the next models bring (GRU4Rec/SASRec/BERT4Rec, FM/DeepFM/DCN), each as one more module
+here.
 
 >>> sorted(FAMILIES)
-['embedding', 'pair']
+['embedding', 'pair', 'row']
 >>> get_family("pair").tasks
 ('rating', 'implicit')
 """
@@ -14,8 +14,9 @@ each as one more module here.
 from tfdeeprec.families.base import Family, TrainingPlan
 from tfdeeprec.families.embedding import EmbeddingFamily
 from tfdeeprec.families.pair import PairFamily
+from tfdeeprec.families.row import RowFamily
 
-FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily())}
+FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily(), RowFamily())}
 FAMILY_KINDS = ("pair", "embedding", "row", "sequence", "context")
 
 
@@ -29,4 +30,4 @@ def get_family(name: str) -> Family:
 
 
 __all__ = ["FAMILIES", "FAMILY_KINDS", "EmbeddingFamily", "Family", "PairFamily",
-           "TrainingPlan", "get_family"]
+           "RowFamily", "TrainingPlan", "get_family"]

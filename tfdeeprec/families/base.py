@@ -14,7 +14,8 @@ family     the model maps                     every export serves, beside ``reco
 ========== ================================== ============================================
 pair       (user, item [, features]) -> score ``score(user_id, item_id)``
 embedding  user -> vector; item -> vector     ``score``; a ScaNN twin; the query tower
-row        a user's item set -> all scores    ``recommend_from_items(item_ids, k, exclude)``
+row        a user's item set -> all scores    ``recommend_from_items(item_ids, k, exclude)``,
+                                              ``score``
 sequence   an item history -> next scores     ``recommend_from_items`` (a session)
 context    named feature row -> probability   ``score_features``, ``score``
 ========== ================================== ============================================
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from tfdeeprec._keras import keras, tf
+from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.prepared import PreparedData
 from tfdeeprec.data.side_features import build_feature_tables
 from tfdeeprec.models.two_tower import sampling_probabilities
@@ -51,15 +53,19 @@ class TrainingPlan:
         monitor (str): the metric early stopping watches unless the user chose one.
         scorer: ``fitted model -> the model to evaluate and export`` (a pairwise trainer
             wraps the scorer it trains). Default: the fitted model itself.
+        solve: for closed-form models (ItemKNN; EASE, SVD, ALS next): ``model -> None``
+            sets the built model's weights from the training data, in place of ``fit``
+            (``train_data`` is then ``None``).
     """
 
     build: Callable[[], keras.Model]
-    train_data: tf.data.Dataset
+    train_data: tf.data.Dataset | None
     loss: str | None
     validation_data: tf.data.Dataset | None = None
     ranking_evaluator: object | None = None
     monitor: str = "val_loss"
     scorer: Callable[[keras.Model], keras.Model] = field(default=lambda model: model)
+    solve: Callable[[keras.Model], None] | None = None
 
 
 class Family(abc.ABC):
@@ -69,6 +75,8 @@ class Family(abc.ABC):
     description: str = ""
     tasks: tuple = ()
     losses: dict = {}  # task -> the losses it allows, the default first (empty: its own)
+    # The signatures of its (main) export; every family has recommend and recommend_default.
+    serves: tuple = ("recommend", "recommend_default")
 
     def check_config(self, spec, config) -> None:
         """Refuses, by name, a task or loss this family cannot train."""
@@ -120,10 +128,11 @@ class Family(abc.ABC):
         """The pipeline, loss and model to fit."""
 
     @abc.abstractmethod
-    def score_fn(self, model, num_users: int, num_items: int, *, live: bool = False):
+    def score_fn(self, model, train: EncodedInteractions, *, live: bool = False):
         """``users int [b] -> scores float [b, num_items]`` for full ranking.
 
-        ``live``: the function follows the model's weights as they train (for
+        ``train`` is the training split (its sizes; row models read each user's items
+        from it). ``live``: the function follows the model's weights as they train (for
         per-epoch validation); otherwise it may precompute from the weights now.
         """
 

@@ -26,6 +26,7 @@ class EmbeddingFamily(Family):
     description = "user -> vector, item -> vector; ranks with one matmul; ScaNN twin"
     tasks = ("implicit",)
     losses = {"implicit": ()}
+    serves = ("serving_default", "score", "recommend", "recommend_default")
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
@@ -35,12 +36,12 @@ class EmbeddingFamily(Family):
         return TrainingPlan(self.builder(spec, config, data), positives, None,
                             ranking_evaluator=evaluator, monitor=f"val_ndcg@{config.ks[0]}")
 
-    def score_fn(self, model, num_users, num_items, *, live=False):
+    def score_fn(self, model, train, *, live=False):
         query, candidate = _towers(model)
         if live:
-            return tower_score_fn(query, candidate, num_items)
-        return embedding_score_fn(tower_embeddings(query, num_users),
-                                  tower_embeddings(candidate, num_items))
+            return tower_score_fn(query, candidate, train.num_items)
+        return embedding_score_fn(tower_embeddings(query, train.num_users),
+                                  tower_embeddings(candidate, train.num_items))
 
     def export(self, model, user_vocab, item_vocab, *, config, base, name, train, version,
                metadata, max_k, exclude_seen, options):

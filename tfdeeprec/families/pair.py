@@ -35,6 +35,7 @@ class PairFamily(Family):
     description = "(user, item) -> score; ranks by scoring every pair"
     tasks = ("rating", "implicit")
     losses = {"rating": ("mse",), "implicit": ("bce", "bpr")}
+    serves = ("serving_default", "score", "recommend", "recommend_default")
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
         build = self.builder(spec, config, data)
@@ -68,8 +69,8 @@ class PairFamily(Family):
                                          batch_size=config.batch_size, seed=config.seed),
             loss, ranking_evaluator=evaluator, monitor=monitor)
 
-    def score_fn(self, model, num_users, num_items, *, live=False):
-        return model_score_fn(model, num_items)  # always live: it calls the model
+    def score_fn(self, model, train, *, live=False):
+        return model_score_fn(model, train.num_items)  # always live: it calls the model
 
     def serving_score(self, scores, config):
         return scores if config.task == "rating" else 1.0 / (1.0 + np.exp(-scores))

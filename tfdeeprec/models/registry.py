@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
+from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.pop import build_pop
@@ -44,6 +45,9 @@ class ModelSpec:
         description (str): one line.
         paper (str): the reference it implements.
         test_kwargs (dict): small arguments for tests (the conformance suite).
+        solver (callable | None): for closed-form models, ``solver(model, train)`` sets
+            the built model's weights from the training split (``EncodedInteractions``)
+            instead of a gradient loop.
     """
 
     name: str
@@ -53,6 +57,7 @@ class ModelSpec:
     description: str
     paper: str
     test_kwargs: dict = field(default_factory=dict)
+    solver: Callable | None = None
 
     def builder_arguments(self) -> dict:
         """The builder's keyword arguments and their defaults (``inspect.Parameter.empty``
@@ -126,6 +131,11 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("pop", build_pop, "pair", ("implicit", "rating"),
               "popularity baseline: one learned score per item, the same for every user",
               "baseline (RecBole's Pop)"),
+    ModelSpec("item_knn", build_item_knn, "row", ("implicit",),
+              "item-based k-nearest neighbours: the user's items vote with their cosine "
+              "similarities (closed form)",
+              "Sarwar et al., Item-Based Collaborative Filtering Recommendation Algorithms, "
+              "WWW 2001", {"neighbours": 10}, solver=solve_item_knn),
 )}
 
 

@@ -7,6 +7,7 @@ The model's family (from its registry spec) supplies the pipeline, the loss, the
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +23,11 @@ from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
 from tfdeeprec.runs import load_run, load_train, run_summary, save_run, save_train  # noqa: F401
 from tfdeeprec.training.callbacks import RankingValidation
-from tfdeeprec.training.recipe import fit
+from tfdeeprec.training.recipe import FitResult, fit
 
 __all__ = ["ExperimentConfig", "ExperimentResult", "PreparedData", "TrainingConfig",
            "evaluate_model", "load_run", "prepare_data", "rating_metrics", "run_experiment",
-           "save_run", "score_fn_for"]
+           "save_run", "score_fn_for", "solve"]
 
 RANKING_METRICS = ("hit", "precision", "recall", "ndcg", "mrr")
 
@@ -77,15 +78,17 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
     train_cfg = dataclasses.replace(config.training, loss=plan.loss)
     if train_cfg.monitor == "val_loss":
         train_cfg = dataclasses.replace(train_cfg, monitor=plan.monitor)
-    callbacks = []
-    if plan.ranking_evaluator is not None:
-        num_users, num_items = data.train.num_users, data.train.num_items
-        callbacks.append(RankingValidation(
-            plan.ranking_evaluator,
-            lambda fitted: family.score_fn(plan.scorer(fitted), num_users, num_items,
-                                           live=True)))
-    fitted = fit(plan.build, plan.train_data, task=config.task, config=train_cfg,
-                 validation_data=plan.validation_data, callbacks=callbacks, strategy=strategy)
+    if plan.solve is not None:
+        fitted = solve(plan, config, strategy)
+    else:
+        callbacks = []
+        if plan.ranking_evaluator is not None:
+            callbacks.append(RankingValidation(
+                plan.ranking_evaluator,
+                lambda fitted: family.score_fn(plan.scorer(fitted), data.train, live=True)))
+        fitted = fit(plan.build, plan.train_data, task=config.task, config=train_cfg,
+                     validation_data=plan.validation_data, callbacks=callbacks,
+                     strategy=strategy)
     model = plan.scorer(fitted.model)
     metrics = {"valid": evaluate_model(model, data, data.valid, config).metrics,
                "test": evaluate_model(model, data, data.test, config,
@@ -95,11 +98,22 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
                             fitted.initial_epoch)
 
 
-def score_fn_for(model, config: ExperimentConfig, num_users: int, num_items: int, *,
+def solve(plan, config: ExperimentConfig, strategy=None) -> FitResult:
+    """A closed-form model: built (in ``strategy``'s scope) and solved, no gradient loop."""
+    keras.utils.set_random_seed(config.training.seed)
+    start = time.perf_counter()
+    with (strategy or tf.distribute.get_strategy()).scope():
+        model = plan.build()
+    plan.solve(model)
+    seconds = time.perf_counter() - start
+    return FitResult(model=model, history={}, epoch_seconds=[], seconds=seconds)
+
+
+def score_fn_for(model, config: ExperimentConfig, train: EncodedInteractions, *,
                  live: bool = False):
     """The full-ranking ``users [b] -> scores [b, num_items]`` of ``config.model``'s family."""
     family = get_family(get_spec(config.model).family)
-    return family.score_fn(model, num_users, num_items, live=live)
+    return family.score_fn(model, train, live=live)
 
 
 def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteractions,
@@ -108,8 +122,7 @@ def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteract
     family = get_family(get_spec(config.model).family)
     ranking = FullRankingEvaluator(data.train, part, exclude=exclude, ks=config.ks,
                                    metrics=RANKING_METRICS)
-    result = ranking.evaluate(family.score_fn(model, data.train.num_users,
-                                              data.train.num_items))
+    result = ranking.evaluate(family.score_fn(model, data.train))
     metrics = dict(result.metrics)
     if config.task == "rating":
         metrics.update(rating_metrics(family, model, data.train, part))
