@@ -27,7 +27,7 @@ r-deps:
 test: install r-deps test-python test-r
 
 test-python: install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=15
 
 test-r: install r-deps
 	RETICULATE_PYTHON=$(abspath $(PY)) Rscript -e 'testthat::test_local("r_bridge", stop_on_failure = TRUE)'
