@@ -152,12 +152,11 @@ class ExperimentConfig:
         if not isinstance(self.model_kwargs, dict):
             raise ValueError("`model_kwargs` must be a dict. "
                              f"Received: model_kwargs={self.model_kwargs!r}")
-        for name in ("batch_size", "num_negatives"):
+        for name, least in (("batch_size", 1), ("num_negatives", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < (
-                    1 if name == "batch_size" else 0):
-                raise ValueError(f"`{name}` must be a {'positive' if name == 'batch_size' else 'non-negative'} "
-                                 f"integer. Received: {name}={value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"`{name}` must be an integer >= {least}. "
+                                 f"Received: {name}={value!r}")
         self.ratios = tuple(self.ratios)
         self.ks = tuple(self.ks)
         get_family(spec.family).check_config(spec, self)
