@@ -75,6 +75,8 @@ def save_train(train: EncodedInteractions, path) -> None:
               "sizes": np.array([train.num_users, train.num_items], np.int64)}
     if train.rating is not None:
         arrays["rating"] = train.rating
+    if train.timestamp is not None:  # the time order of sequence models' histories
+        arrays["timestamp"] = train.timestamp
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
 
@@ -87,7 +89,8 @@ def load_train(model_dir) -> EncodedInteractions | None:
     with np.load(path) as arrays:
         num_users, num_items = (int(v) for v in arrays["sizes"])
         return EncodedInteractions(arrays["user"], arrays["item"], num_users, num_items,
-                                   arrays["rating"] if "rating" in arrays else None)
+                                   arrays["rating"] if "rating" in arrays else None,
+                                   arrays["timestamp"] if "timestamp" in arrays else None)
 
 
 def run_summary(result) -> dict:

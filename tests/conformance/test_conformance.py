@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 
 from tfdeeprec.data import make_synthetic_ratings
+from tfdeeprec.export.items_exporter import user_histories
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import MODELS
 from tfdeeprec.runs import export_run, load_run, recommend_from_run, recommend_top_k, save_run
@@ -74,10 +75,9 @@ def conformed(work):
         family = get_family(MODELS[name].family)
         in_process = recommend_top_k(family, result.model, config, data.train,
                                      data.user_vocab, data.item_vocab, users[:-1], K)
-        known = data.train.known()
-        from_items = [[str(i) for i in data.item_vocab.ids_of(
-            np.unique(known.item[known.user == data.user_vocab.lookup([u])[0]]))]
-            for u in users[:-1]]
+        starts, items = user_histories(data.train)  # each user's items in time order
+        from_items = [[str(i) for i in data.item_vocab.ids_of(items[starts[u]:starts[u + 1]])]
+                      for u in data.user_vocab.lookup(users[:-1])]
         cases[key] = Conformed(config, result, run_dir, export, users, in_process, from_items)
     return cases
 

@@ -102,6 +102,9 @@ def _check_closed_form(spec, model, reload_check):
         rows[features["user_id"], features["item_id"]] = 1.0
         rows[:, 0] = 0.0
         inputs = rows
+    elif model.input_names == ["history"]:  # a sequence model: the latest items, in order
+        from tfdeeprec.data import build_histories
+        inputs = build_histories(train, max_length=model.input_shape[1])["history"]
     else:
         inputs = features
     before = np.asarray(model.predict(inputs, verbose=0))

@@ -52,9 +52,10 @@ your own ANN service). Their ``score`` is the dot product of the tower embedding
 an unknown user gets the most popular items (:data:`RETRIEVAL_OOV`); see
 :mod:`tfdeeprec.export.retrieval_module`.
 
-Row models (a user's items -> scores over all items) go through ``export_row_model``:
-``recommend``, ``score`` and ``recommend_from_items(item_ids, k, exclude)``, which
-folds in an anonymous user's or a session's items (:mod:`tfdeeprec.export.row_module`).
+Row and sequence models (a user's items, as a set or in time order -> scores over all
+items) go through ``export_items_model``: ``recommend``, ``score`` and
+``recommend_from_items(item_ids, k, exclude)``, which folds in an anonymous user's or a
+session's items (:mod:`tfdeeprec.export.items_module`).
 
 ``assets/tfdeeprec.json`` records the model name and family, task, versions,
 vocabulary sizes, training config, metrics, export options, this OOV behaviour and each
@@ -66,16 +67,16 @@ from tfdeeprec.export.metadata import METADATA_FILE, read_metadata
 from tfdeeprec.export.retrieval_exporter import export_retrieval, retrieval_export_names
 from tfdeeprec.export.retrieval_module import (RETRIEVAL_OOV, QueryTowerModule,
                                                RetrievalServingModule, RetrievalTables)
-from tfdeeprec.export.row_exporter import export_row_model
-from tfdeeprec.export.row_module import ROW_OOV, RowServingModule
+from tfdeeprec.export.items_exporter import export_items_model
+from tfdeeprec.export.items_module import ITEMS_OOV, ItemsServingModule
 from tfdeeprec.export.serving_module import OOV_BEHAVIOUR, FallbackTables, ServingModule
 from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_export
 from tfdeeprec.export.versioning import (existing_versions, next_version, validate_name,
                                          validate_version)
 
-__all__ = ["METADATA_FILE", "OOV_BEHAVIOUR", "RETRIEVAL_OOV", "ROW_OOV",
-           "ExportVerificationError", "FallbackTables", "QueryTowerModule",
-           "RetrievalServingModule", "RetrievalTables", "RowServingModule", "ServingModule",
-           "check_plain_tf", "existing_versions", "export_model", "export_retrieval",
-           "export_row_model", "next_version", "read_metadata", "retrieval_export_names",
+__all__ = ["ITEMS_OOV", "METADATA_FILE", "OOV_BEHAVIOUR", "RETRIEVAL_OOV",
+           "ExportVerificationError", "FallbackTables", "ItemsServingModule",
+           "QueryTowerModule", "RetrievalServingModule", "RetrievalTables", "ServingModule",
+           "check_plain_tf", "existing_versions", "export_items_model", "export_model",
+           "export_retrieval", "next_version", "read_metadata", "retrieval_export_names",
            "validate_name", "validate_version", "verify_export", "write_saved_model"]

@@ -1,12 +1,12 @@
 """Model families: each owns what is kind-specific (pipeline, loss, scoring, export).
 
 See :mod:`tfdeeprec.families.base` for the interface and the five kinds. ``pair``,
-``embedding`` and ``row`` have models today; ``sequence`` and ``context`` are the kinds
-the next models bring (GRU4Rec/SASRec/BERT4Rec, FM/DeepFM/DCN), each as one more module
-here.
+``embedding``, ``row`` and ``sequence`` have models today; ``context`` (FM, DeepFM,
+xDeepFM, DCN) arrives with the declarative feature specs its rows are made of, as one
+more module here.
 
 >>> sorted(FAMILIES)
-['embedding', 'pair', 'row']
+['embedding', 'pair', 'row', 'sequence']
 >>> get_family("pair").tasks
 ('rating', 'implicit')
 """
@@ -15,8 +15,10 @@ from tfdeeprec.families.base import Family, TrainingPlan
 from tfdeeprec.families.embedding import EmbeddingFamily
 from tfdeeprec.families.pair import PairFamily
 from tfdeeprec.families.row import RowFamily
+from tfdeeprec.families.sequence import SequenceFamily
 
-FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily(), RowFamily())}
+FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily(), RowFamily(),
+                                               SequenceFamily())}
 FAMILY_KINDS = ("pair", "embedding", "row", "sequence", "context")
 
 
@@ -30,4 +32,4 @@ def get_family(name: str) -> Family:
 
 
 __all__ = ["FAMILIES", "FAMILY_KINDS", "EmbeddingFamily", "Family", "PairFamily",
-           "RowFamily", "TrainingPlan", "get_family"]
+           "RowFamily", "SequenceFamily", "TrainingPlan", "get_family"]

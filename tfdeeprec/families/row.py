@@ -6,7 +6,7 @@ multi-hot row) and return ``[b, num_items]`` scores. Closed-form models are solv
 their spec's ``solver`` instead of a gradient loop. Full ranking reads each user's
 training row; exports serve ``recommend``, ``recommend_from_items`` (fold-in of an
 anonymous user's or a session's items) and ``score``
-(:func:`~tfdeeprec.export.row_exporter.export_row_model`).
+(:func:`~tfdeeprec.export.items_exporter.export_items_model`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
+from tfdeeprec.export.items_exporter import export_items_model
 from tfdeeprec.export.retrieval_module import RetrievalTables
-from tfdeeprec.export.row_exporter import export_row_model
 from tfdeeprec.families.base import Family, TrainingPlan
 
 
@@ -58,10 +58,11 @@ class RowFamily(Family):
                metadata, max_k, exclude_seen, options):
         if options:
             raise ValueError(f"row-family exports take no options. Received: {options}")
-        path = export_row_model(model, user_vocab, item_vocab, base=base, name=name,
-                                train=train, version=version, metadata=metadata, max_k=max_k,
-                                exclude_seen=exclude_seen, family=self.name,
-                                score_meaning="the model's score of the item given the "
-                                "user's items (ItemKNN: a sum of cosine similarities); "
-                                "ranks items, not a probability")
+        path = export_items_model(model, user_vocab, item_vocab, base=base, name=name,
+                                  train=train, kind="row", version=version,
+                                  metadata=metadata, max_k=max_k, exclude_seen=exclude_seen,
+                                  family=self.name,
+                                  score_meaning="the model's score of the item given the "
+                                  "user's items (ItemKNN: a sum of cosine similarities); "
+                                  "ranks items, not a probability")
         return {"main": path}

@@ -2,8 +2,9 @@
 
 from tfdeeprec.layers.crossed_linear import CrossedLinear
 from tfdeeprec.layers.feature_lookup import FeatureLookup
+from tfdeeprec.layers.last_item import LastItem
 from tfdeeprec.layers.mlp import MLP
 from tfdeeprec.layers.rating_clip import RatingClip
 from tfdeeprec.layers.scalar_bias import ScalarBias
 
-__all__ = ["CrossedLinear", "FeatureLookup", "MLP", "RatingClip", "ScalarBias"]
+__all__ = ["CrossedLinear", "FeatureLookup", "LastItem", "MLP", "RatingClip", "ScalarBias"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
+from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.pop import build_pop
@@ -136,6 +137,12 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "similarities (closed form)",
               "Sarwar et al., Item-Based Collaborative Filtering Recommendation Algorithms, "
               "WWW 2001", {"neighbours": 10}, solver=solve_item_knn),
+    ModelSpec("markov", build_markov, "sequence", ("implicit",),
+              "first-order Markov chain: next-item probabilities from the latest item "
+              "(closed form)",
+              "Rendle et al., Factorizing Personalized Markov Chains for Next-Basket "
+              "Recommendation, WWW 2010 (its unfactorised chain)", {"max_length": 5},
+              solver=solve_markov),
 )}
 
 

@@ -1,4 +1,4 @@
-"""export_row_model: recommend, fold-in and score of a row model, checked by hand."""
+"""export_items_model: recommend, fold-in and score of row and sequence models, by hand."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from tfdeeprec._keras import tf
 from tfdeeprec.data import EncodedInteractions, Vocabulary
 from tfdeeprec.export import read_metadata
-from tfdeeprec.export.row_exporter import export_row_model
+from tfdeeprec.export.items_exporter import export_items_model
 from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
 
 USERS = Vocabulary(["ann", "bob", "cat"])
@@ -21,7 +21,8 @@ def exported(tmp_path_factory):
     model = build_item_knn(4, 5, neighbours=4)
     solve_item_knn(model, TRAIN)
     base = tmp_path_factory.mktemp("rows")
-    path = export_row_model(model, USERS, ITEMS, base=base, name="knn", train=TRAIN, max_k=3)
+    path = export_items_model(model, USERS, ITEMS, base=base, name="knn", train=TRAIN,
+                              kind="row", max_k=3)
     return model, tf.saved_model.load(str(path)).signatures, path
 
 
@@ -93,3 +94,30 @@ def test_k_is_clipped_to_max_k_and_exclude_needs_one_row_per_request(exported):
     assert len(out["item_ids"][0]) == 3
     with pytest.raises(tf.errors.InvalidArgumentError, match="one row per request row"):
         _call(sigs["recommend"], user_id=["ann", "bob"], k=2, exclude=[["a"]])
+
+
+def test_sequence_export_reads_the_latest_items_in_time_order(tmp_path):
+    from tfdeeprec.models.markov import build_markov, solve_markov
+    # ann: a -> b -> c; bob: a -> c; cat: b -> c -> d (timestamps give the order).
+    train = EncodedInteractions(np.array([1, 1, 1, 2, 2, 3, 3, 3]),
+                                np.array([2, 1, 3, 1, 3, 2, 3, 4]), 4, 5,
+                                timestamp=np.array([2, 1, 3, 1, 2, 1, 2, 3]))
+    model = build_markov(4, 5, max_length=2)
+    solve_markov(model, train)
+    path = export_items_model(model, USERS, ITEMS, base=tmp_path, name="mc", train=train,
+                              kind="sequence", max_length=2, max_k=4)
+    sigs = tf.saved_model.load(str(path)).signatures
+    # Transitions: a->b 1, a->c 1; b->c 2; c->d 1. ann's latest item is c: d (1.0).
+    out = _call(sigs["recommend"], user_id=["ann"], k=4, exclude=np.zeros((1, 0), str))
+    assert out["item_ids"][0][0] == "d" and out["scores"][0][0] == pytest.approx(1.0)
+    # A session ending in a: b and c at 1/2 each, the session's own item left out.
+    folded = _call(sigs["recommend_from_items"], item_ids=[["c", "zz", "a"]], k=2,
+                   exclude=np.zeros((1, 0), str))
+    assert folded["item_ids"] == [["b", "d"]]
+    np.testing.assert_allclose(folded["scores"], [[0.5, 0.0]], atol=1e-6)
+    # The order matters: the same items ending in c point at d.
+    other = _call(sigs["recommend_from_items"], item_ids=[["a", "c"]], k=1,
+                  exclude=np.zeros((1, 0), str))
+    assert other["item_ids"] == [["d"]]
+    score = _call(sigs["score"], user_id=["bob", "bob"], item_id=["d", "b"])
+    np.testing.assert_allclose(score["score"], [1.0, 0.0], atol=1e-6)
