@@ -16,32 +16,20 @@ import numpy as np
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data.sequences import build_histories
-from tfdeeprec.export.items_exporter import export_items_model
-from tfdeeprec.families.base import Family, TrainingPlan
+from tfdeeprec.families.items import ItemsFamily
 
 
-class SequenceFamily(Family):
+class SequenceFamily(ItemsFamily):
     """Next-item models over time-ordered histories."""
 
     name = "sequence"
+    kind = "sequence"
     description = "a user's items in time order -> next-item scores; sessions fold in"
-    tasks = ("implicit",)
-    losses = {"implicit": ()}
-    serves = ("serving_default", "score", "recommend", "recommend_default",
-              "recommend_from_items")
-
-    def training_plan(self, spec, config, data) -> TrainingPlan:
-        if spec.solver is None:
-            raise ValueError(f"the sequence-family model {spec.name!r} has no `solver`: "
-                             "sequence models are solved in closed form here; gradient-"
-                             "trained ones need shifted-target or masked-item pipelines "
-                             "(not built yet)")
-        train = data.train
-        return TrainingPlan(self.builder(spec, config, data), None, None,
-                            solve=lambda model: spec.solver(model, train))
+    score_meaning = ("the model's next-item score given the user's latest items (Markov "
+                     "chain: the probability of the transition from the latest item)")
 
     def score_fn(self, model, train, *, live=False):
-        length = history_length(model)
+        length = self.max_length(model)
         built = build_histories(train, max_length=length, align="right")
         table = np.zeros((train.num_users, length), np.int32)
         table[built[schema.USER_ID]] = built[schema.HISTORY]
@@ -53,26 +41,11 @@ class SequenceFamily(Family):
 
         return lambda users: scores(tf.convert_to_tensor(np.asarray(users, np.int32))).numpy()
 
-    def export(self, model, user_vocab, item_vocab, *, config, base, name, train, version,
-               metadata, max_k, exclude_seen, options):
-        if options:
-            raise ValueError(f"sequence-family exports take no options. Received: {options}")
-        path = export_items_model(model, user_vocab, item_vocab, base=base, name=name,
-                                  train=train, kind="sequence",
-                                  max_length=history_length(model), version=version,
-                                  metadata=metadata, max_k=max_k, exclude_seen=exclude_seen,
-                                  family=self.name,
-                                  score_meaning="the model's next-item score given the "
-                                  "user's latest items (Markov chain: the probability of "
-                                  "the transition from the latest item)")
-        return {"main": path}
-
-
-def history_length(model) -> int:
-    """The width of the model's ``history`` input."""
-    shape = model.input_shape
-    shape = shape[schema.HISTORY] if isinstance(shape, dict) else shape
-    if len(shape) != 2 or shape[1] is None:
-        raise ValueError(f"a sequence-family model needs a `history` input of shape "
-                         f"(batch, max_length). Received: {shape}")
-    return int(shape[1])
+    def max_length(self, model) -> int:
+        """The width of the model's ``history`` input."""
+        shape = model.input_shape
+        shape = shape[schema.HISTORY] if isinstance(shape, dict) else shape
+        if len(shape) != 2 or shape[1] is None:
+            raise ValueError("a sequence-family model needs a `history` input of shape "
+                             f"(batch, max_length). Received: {shape}")
+        return int(shape[1])
