@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-ggplot2
 
-.PHONY: install demo test test-python test-r r-deps bench readme clean
+.PHONY: install demo test test-python test-r r-deps bench bench-peers readme clean
 
 install: $(VENV)/.installed
 
@@ -39,6 +39,11 @@ BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_mo
 
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
+
+# Against the peers: tfdeeprec train and RecBole 1.2.1 (own venv, bench/peers/setup.sh) on
+# one ml-100k split. About 2 minutes, plus the peer's first install.
+bench-peers: install
+	$(PY) bench/peers_ml100k.py
 
 # The README's model table, regenerated from the registry (a test keeps them equal).
 readme: install

@@ -102,6 +102,8 @@ def run_summary(result) -> dict:
         "data": result.config.data, "split": result.config.split,
         "metrics": result.metrics, "history": history,
         "epochs": len(result.epoch_seconds), "epoch_seconds": result.epoch_seconds,
+        # Per epoch, the full-ranking validation alone (epoch_seconds includes it).
+        "validation_seconds": list(getattr(result, "validation_seconds", [])),
         "initial_epoch": getattr(result, "initial_epoch", 0),
         "seconds": result.seconds, "parameters": result.parameters,
         "num_users": len(result.data.user_vocab) - 1,

@@ -52,6 +52,9 @@ def test_two_tower_run_saves_reloads_and_evaluates_the_same(tmp_path, planted):
     data = result.data
     assert type(result.model) is TwoTower
     assert set(result.history) >= {"loss", "val_ndcg@10", "val_recall@10"}
+    # Each epoch's full-ranking validation is timed apart, inside the epoch's time.
+    assert len(result.validation_seconds) == len(result.epoch_seconds) == 2
+    assert all(0 < v < e for v, e in zip(result.validation_seconds, result.epoch_seconds))
     # The logQ correction got the training frequencies, not its uniform default.
     np.testing.assert_allclose(result.model.item_probability.numpy(),
                                sampling_probabilities(data.train.item, data.train.num_items))

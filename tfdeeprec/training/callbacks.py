@@ -31,14 +31,17 @@ class RankingValidation(keras.callbacks.Callback):
         self.every = every
         self.prefix = prefix
         self.history: list[dict] = []
+        self.seconds: list[float] = []  # wall time of each evaluation
         self._score_fn = None
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
+        start = time.perf_counter()
         if self._score_fn is None:  # built once: it wraps the live model, not a copy
             self._score_fn = self.make_score_fn(self.scorer or self.model)
         result = self.evaluator.evaluate(self._score_fn)
+        self.seconds.append(time.perf_counter() - start)
         metrics = {f"{self.prefix}{k}": float(v) for k, v in result.metrics.items()}
         self.history.append({"epoch": epoch + 1, **metrics})
         if logs is not None:

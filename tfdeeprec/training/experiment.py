@@ -43,6 +43,7 @@ class ExperimentResult:
     seconds: float
     parameters: int
     initial_epoch: int = 0
+    validation_seconds: list = dataclasses.field(default_factory=list)
 
 
 def prepare_data(config: ExperimentConfig, frame: InteractionFrame | None = None) -> PreparedData:
@@ -78,6 +79,7 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
     train_cfg = dataclasses.replace(config.training, loss=plan.loss)
     if train_cfg.monitor == "val_loss":
         train_cfg = dataclasses.replace(train_cfg, monitor=plan.monitor)
+    validation_seconds = []
     if plan.solve is not None:
         fitted = solve(plan, config, strategy)
     else:
@@ -86,6 +88,7 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
             callbacks.append(RankingValidation(
                 plan.ranking_evaluator,
                 lambda fitted: family.score_fn(plan.scorer(fitted), data.train, live=True)))
+            validation_seconds = callbacks[-1].seconds
         fitted = fit(plan.build, plan.train_data, task=config.task, config=train_cfg,
                      validation_data=plan.validation_data, callbacks=callbacks,
                      strategy=strategy)
@@ -95,7 +98,7 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
                                       exclude=(data.valid,)).metrics}
     return ExperimentResult(config, model, data, metrics, fitted.history,
                             fitted.epoch_seconds, fitted.seconds, model.count_params(),
-                            fitted.initial_epoch)
+                            fitted.initial_epoch, list(validation_seconds))
 
 
 def solve(plan, config: ExperimentConfig, strategy=None) -> FitResult:

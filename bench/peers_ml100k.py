@@ -1,0 +1,142 @@
+"""Against the peers on ml-100k: ``tfdeeprec train`` and RecBole 1.2.1 side by side, on one
+split, in one run, at the same thread count.
+
+    .venv/bin/python bench/peers_ml100k.py [--data FOLDER] [--threads 1] [--no-write]
+
+The split (per-user 8:1:1, seed 0, what ``tfdeeprec train`` makes) is written as RecBole
+atomic files (``bench/peers/split_files.py``), RecBole reads them through
+``benchmark_filename``, and the benchmark checks that the training pairs ``tfdeeprec
+train`` saved are exactly those of the file. Each side runs in its own process and
+virtual environment (``bench/peers/setup.sh recbole``); both rank all items with the
+training (and, for test, validation) items excluded. A row per model in :data:`ROWS`.
+Writes ``bench/results/peers_ml100k.json`` and the README's "Against the peers" table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers.split_files import write_split  # noqa: E402
+from report import ROOT, markdown_table, write_result  # noqa: E402
+
+EPOCHS = 8
+# One row per model both sides have: the `tfdeeprec train` arguments and RecBole's.
+ROWS = [
+    {"name": "NeuMF",
+     "tfdeeprec": ["--model", "neumf", "--num-negatives", "1", "--batch-size", "1024",
+                   "--optimizer", "adam", "--model-arg", "dropout_rate=0.1"],
+     "recbole": {"model": "NeuMF", "config": {
+         "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
+         "train_batch_size": 1024, "learning_rate": 0.001, "dropout_prob": 0.1,
+         "mf_embedding_size": 64, "mlp_embedding_size": 64, "mlp_hidden_size": [128, 64]}}},
+    {"name": "BPR-MF",
+     "tfdeeprec": ["--model", "mf", "--loss", "bpr", "--batch-size", "1024",
+                   "--optimizer", "adam"],
+     "recbole": {"model": "BPR", "config": {
+         "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
+         "train_batch_size": 1024, "learning_rate": 0.001, "embedding_size": 64}}},
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="ml-100k RecBole folder (default: "
+                        "../shared/data/fetch_ml100k.sh)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    data = args.data or subprocess.run(
+        ["bash", str(ROOT.parent / "shared" / "data" / "fetch_ml100k.sh")],
+        capture_output=True, text=True, check=True).stdout.strip()
+    recbole = subprocess.run(["bash", str(ROOT / "bench" / "peers" / "setup.sh"), "recbole"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    work = Path(tempfile.mkdtemp(prefix="peers-"))
+    split = write_split(data, work / "data", name="ml100k")
+    results = []
+    for row in ROWS:
+        ours = run_tfdeeprec(row, data, work, args.threads, args.epochs, split)
+        theirs = run_recbole(row, recbole, work, args.threads, args.epochs)
+        results.append({"name": row["name"], "tfdeeprec": ours, "recbole": theirs})
+        print(f"{row['name']}: tfdeeprec NDCG@10 {ours['test']['ndcg@10']:.4f}, "
+              f"RecBole {theirs['test']['ndcg@10']:.4f}")
+    table = markdown_table(
+        ["model", "side", "NDCG@10", "Recall@10", "epochs", "train s/epoch",
+         "validation s/epoch", "total s", "peak RSS MiB"],
+        [[r["name"], side, f"{s['test']['ndcg@10']:.4f}", f"{s['test']['recall@10']:.4f}",
+          s["epochs"], f"{statistics.median(s['train_epoch_seconds']):.2f}",
+          f"{statistics.median(s['valid_epoch_seconds']):.2f}", f"{s['total_seconds']:.1f}",
+          f"{s['peak_rss_mib']:.0f}"]
+         for r in results for side, s in (("tfdeeprec", r["tfdeeprec"]),
+                                          ("RecBole 1.2.1", r["recbole"]))])
+    table += (f"\n\nml-100k, per-user 8:1:1 split (seed 0) written once and read by both "
+              f"sides; full ranking, training (and for test, validation) items excluded; "
+              f"{args.epochs} epochs at most, {args.threads} thread(s), one process per "
+              "side. Medians over epochs; a tfdeeprec epoch's validation is its per-epoch "
+              "full-ranking NDCG, RecBole's its `valid_metric` pass. Both sides are far "
+              "from converged at 8 epochs: this compares speed and early quality, not "
+              "final quality. Not yet: the FLOP-limit fractions and the other peers of "
+              "[2/7].")
+    print(table)
+    if not args.no_write:
+        command = "`.venv/bin/python bench/peers_ml100k.py`"
+        write_result("peers_ml100k", {"threads": args.threads, "epochs": args.epochs,
+                                      "rows": results}, table, command.strip("`"))
+
+
+def run_tfdeeprec(row, data, work, threads, epochs, split) -> dict:
+    """``tfdeeprec train`` as a user runs it; its run folder's metrics.json."""
+    out = work / "runs" / row["name"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    subprocess.run([str(ROOT / ".venv" / "bin" / "tfdeeprec"), "train", *row["tfdeeprec"],
+                    "--data", data, "--epochs", str(epochs), "--threads", str(threads),
+                    "--out", str(out)], check=True, env=env, stdout=subprocess.DEVNULL)
+    check_same_training_pairs(out, split)
+    summary = json.loads((out / "metrics.json").read_text())
+    valid = summary["validation_seconds"]
+    return {"test": summary["metrics"]["test"], "valid": summary["metrics"]["valid"],
+            "epochs": summary["epochs"],
+            "train_epoch_seconds": [e - v for e, v in zip(summary["epoch_seconds"], valid)],
+            "valid_epoch_seconds": valid, "total_seconds": summary["seconds"],
+            "peak_rss_mib": summary["peak_rss_mib"], "threads": threads,
+            "command": ["tfdeeprec", "train", *row["tfdeeprec"], "--epochs", str(epochs)]}
+
+
+def run_recbole(row, python, work, threads, epochs) -> dict:
+    request = {"model": row["recbole"]["model"], "data_path": str(work / "data"),
+               "dataset": "ml100k", "threads": threads,
+               "checkpoint_dir": str(work / "saved"),
+               "config": {**row["recbole"]["config"], "epochs": epochs, "stopping_step": 10}}
+    (work / "request.json").write_text(json.dumps(request))
+    subprocess.run([python, str(ROOT / "bench" / "peers" / "recbole_run.py"),
+                    str(work / "request.json"), str(work / "result.json")], check=True,
+                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads((work / "result.json").read_text())
+
+
+def check_same_training_pairs(run_dir: Path, split: Path) -> None:
+    """The (user, item) training pairs tfdeeprec saved equal the split file's."""
+    import numpy as np
+
+    users = json.loads((run_dir / "user_vocab.json").read_text())["tokens"]
+    items = json.loads((run_dir / "item_vocab.json").read_text())["tokens"]
+    with np.load(run_dir / "train.npz") as arrays:
+        ours = sorted(((["[OOV]"] + users)[u], (["[OOV]"] + items)[i])
+                      for u, i in zip(arrays["user"], arrays["item"]))
+    lines = (split / "ml100k.train.inter").read_text().splitlines()[1:]
+    theirs = sorted(tuple(line.split("\t")[:2]) for line in lines)
+    if ours != theirs:
+        raise SystemExit(f"the split files and `tfdeeprec train` disagree on the training "
+                         f"pairs ({len(ours)} vs {len(theirs)})")
+
+
+if __name__ == "__main__":
+    main()
