@@ -40,8 +40,8 @@ BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_mo
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
-# Against the peers: tfdeeprec train and RecBole 1.2.1 (own venv, bench/peers/setup.sh) on
-# one ml-100k split. About 2 minutes, plus the peer's first install.
+# Against the peers: tfdeeprec train beside RecBole 1.2.1 and Surprise 1.1.5 (each in its
+# own venv, bench/peers/setup.sh) on one ml-100k split. About 2 minutes, plus first installs.
 bench-peers: install
 	$(PY) bench/peers_ml100k.py
 

@@ -108,9 +108,21 @@ def run_summary(result) -> dict:
         "seconds": result.seconds, "parameters": result.parameters,
         "num_users": len(result.data.user_vocab) - 1,
         "num_items": len(result.data.item_vocab) - 1,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "tfdeeprec_version": tfdeeprec.__version__, "tensorflow_version": tf.__version__,
     }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB: VmHWM on Linux (since this process's
+    exec; ``ru_maxrss`` would carry over a large parent's peak through a fork), else
+    ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_run(model_dir):

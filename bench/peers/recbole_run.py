@@ -12,9 +12,9 @@ apart), total seconds, epochs run, peak RSS (MiB), threads, versions.
 
 import json
 import os
-import resource
 import sys
 import time
+from pathlib import Path
 
 
 def main(request_path, result_path):
@@ -70,12 +70,21 @@ def main(request_path, result_path):
         "epochs": len(seconds["train"]),
         "train_epoch_seconds": seconds["train"], "valid_epoch_seconds": seconds["valid"],
         "prepare_seconds": prepared, "total_seconds": total,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
         "versions": {"recbole": recbole.__version__, "torch": torch.__version__},
         "config": request.get("config", {}),
     }
     with open(result_path, "w") as f:
         json.dump(result, f, indent=2)
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would carry a
+    large parent's peak over a fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

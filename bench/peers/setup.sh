@@ -2,12 +2,12 @@
 # Makes a peer's own virtual environment under bench/peers/.venvs/PEER (never shared with
 # tfdeeprec's: RecBole 1.2.1 needs numpy<2). Prints its Python. Idempotent.
 #
-#   bash bench/peers/setup.sh recbole
+#   bash bench/peers/setup.sh recbole | surprise
 #
 # RecBole: CPU torch 2.13.0 (the file pip finds on this machine's disk), then recbole 1.2.1
-# with the pins it still needs (see ../shared/PEERS.md).
+# with the pins it still needs (see ../shared/PEERS.md). Surprise: scikit-surprise 1.1.5.
 set -euo pipefail
-peer="${1:?usage: setup.sh recbole}"
+peer="${1:?usage: setup.sh recbole|surprise}"
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venvs/$peer"
 python="${PYTHON:-python3}"
@@ -18,6 +18,8 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.installed" ]; then
       "$venv/bin/pip" install -q torch==2.13.0 >&2
       "$venv/bin/pip" install -q recbole==1.2.1 'numpy<2' 'pandas<2.3' 'scipy<1.14' \
         'scikit-learn<1.6' >&2 ;;
+    surprise)
+      "$venv/bin/pip" install -q scikit-surprise==1.1.5 >&2 ;;
     *) echo "unknown peer: $peer" >&2; exit 2 ;;
   esac
   touch "$venv/.installed"

@@ -1,0 +1,77 @@
+"""Runs one scikit-surprise 1.1.5 rating model on pre-split atomic files and writes JSON
+(run it with the Surprise venv's Python: ``bench/peers/setup.sh surprise`` makes it).
+
+    python surprise_run.py REQUEST.json RESULT.json
+
+REQUEST: ``{"model": "SVD" | "SVDpp", "data_path", "dataset", "config": {...}}`` (the
+config goes to the algorithm, e.g. ``n_factors``, ``n_epochs``, ``lr_all``,
+``reg_all``). RESULT: RMSE and MAE over every test row (SVD answers a pair with an unknown user
+or item from the global mean and the biases it knows), the same over rows whose user and
+item were both in training, seconds, peak RSS.
+"""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _rows(path):
+    lines = Path(path).read_text().splitlines()[1:]
+    return [(u, i, float(r)) for u, i, r, _ in (line.split("\t") for line in lines)]
+
+
+def main(request_path, result_path):
+    request = json.loads(Path(request_path).read_text())
+    import numpy as np
+    import surprise
+
+    folder = Path(request["data_path"]) / request["dataset"]
+    name = request["dataset"]
+    train_rows = _rows(folder / f"{name}.train.inter")
+    test_rows = _rows(folder / f"{name}.test.inter")
+    low = min(r for *_, r in train_rows)
+    high = max(r for *_, r in train_rows)
+    reader = surprise.Reader(line_format="user item rating", sep="\t",
+                             rating_scale=(low, high))
+    start = time.perf_counter()
+    plain = Path(result_path).with_suffix(".train.tsv")  # no header: what Surprise reads
+    plain.write_text("".join(f"{u}\t{i}\t{r}\n" for u, i, r in train_rows))
+    trainset = surprise.Dataset.load_from_file(str(plain), reader).build_full_trainset()
+    algorithm = getattr(surprise, request["model"])(random_state=0, **request.get("config", {}))
+    fit_start = time.perf_counter()
+    algorithm.fit(trainset)
+    fit_seconds = time.perf_counter() - fit_start
+    predictions = algorithm.test(test_rows)
+    total = time.perf_counter() - start
+    truth = np.array([p.r_ui for p in predictions])
+    guess = np.array([p.est for p in predictions])
+    users, items = {u for u, _, _ in train_rows}, {i for _, i, _ in train_rows}
+    known = np.array([u in users and i in items for u, i, _ in test_rows])
+    epochs = int(request.get("config", {}).get("n_epochs", 20))
+    result = {
+        "peer": "surprise", "model": request["model"], "threads": 1,
+        "test": {"rmse": float(np.sqrt(np.mean((truth - guess) ** 2))),
+                 "mae": float(np.mean(np.abs(truth - guess))),
+                 "rmse_known": float(np.sqrt(np.mean((truth[known] - guess[known]) ** 2))),
+                 "rows": int(len(truth)), "cold_rows": int((~known).sum())},
+        "epochs": epochs, "train_epoch_seconds": [fit_seconds / epochs] * epochs,
+        "valid_epoch_seconds": [0.0] * epochs, "total_seconds": total,
+        "peak_rss_mib": peak_rss_mib(),
+        "versions": {"surprise": surprise.__version__, "numpy": np.__version__},
+        "config": request.get("config", {}),
+    }
+    Path(result_path).write_text(json.dumps(result, indent=2))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would carry a
+    large parent's peak over a fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
