@@ -59,14 +59,12 @@ RATING_ROWS = [
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="ml-100k RecBole folder (default: "
-                        "../shared/data/fetch_ml100k.sh)")
+                        "$TFDEEPREC_ML100K, else ../shared/data/fetch_ml100k.sh)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    data = args.data or subprocess.run(
-        ["bash", str(ROOT.parent / "shared" / "data" / "fetch_ml100k.sh")],
-        capture_output=True, text=True, check=True).stdout.strip()
+    data = args.data or os.environ.get("TFDEEPREC_ML100K") or fetch_ml100k()
     recbole, surprise = (subprocess.run(
         ["bash", str(ROOT / "bench" / "peers" / "setup.sh"), peer], capture_output=True,
         text=True, check=True).stdout.strip() for peer in ("recbole", "surprise"))
@@ -130,6 +128,15 @@ def main() -> None:
         write_result("peers_ml100k", {"threads": args.threads, "epochs": args.epochs,
                                       "rows": results, "rating_rows": ratings}, table,
                      command.strip("`"))
+
+
+def fetch_ml100k() -> str:
+    script = ROOT.parent / "shared" / "data" / "fetch_ml100k.sh"
+    if not script.exists():
+        raise SystemExit(f"no ml-100k: pass --data FOLDER or set TFDEEPREC_ML100K ({script} "
+                         "is not there)")
+    return subprocess.run(["bash", str(script)], capture_output=True, text=True,
+                          check=True).stdout.strip()
 
 
 def run_tfdeeprec(row, data, work, threads, epochs, split) -> dict:
