@@ -223,16 +223,11 @@ def _prepare_backup(backup, config, *, resume: bool) -> None:
 
 
 def _evaluate(args) -> int:
-    from tfdeeprec.runs import load_run
-    from tfdeeprec.training.experiment import evaluate_model, prepare_data
+    from tfdeeprec.runs import load_run, rebuild_run_data
+    from tfdeeprec.training.experiment import evaluate_model
 
     model, user_vocab, item_vocab, config = load_run(args.model_dir)
-    if args.data:
-        config.data = args.data
-    data = prepare_data(config)
-    if data.user_vocab != user_vocab or data.item_vocab != item_vocab:
-        raise ValueError(f"the data from {config.data!r} does not give the vocabularies the "
-                         f"model in {args.model_dir} was trained with (other data or split)")
+    data = rebuild_run_data(args.model_dir, config, user_vocab, item_vocab, args.data)
     valid = evaluate_model(model, data, data.valid, config).metrics
     test = evaluate_model(model, data, data.test, config, exclude=(data.valid,)).metrics
     print(format_table(["split", *valid], [["valid", *valid.values()],

@@ -1,4 +1,4 @@
-"""Typed run configuration: how to train (``TrainingConfig``) and what to run (``ExperimentConfig``).
+"""Typed run configuration: how to train (``TrainingConfig``), what to run (``ExperimentConfig``).
 
 Both are plain dataclasses that round-trip through JSON (a run folder's ``config.json``)
 and YAML (``tfdeeprec train --config run.yaml``). A config that cannot be written as JSON

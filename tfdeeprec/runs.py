@@ -21,7 +21,7 @@ from tfdeeprec._keras import keras, tf
 from tfdeeprec.config import ExperimentConfig, config_json
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.load import load_interactions
-from tfdeeprec.data.prepared import prepare_data
+from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
@@ -137,22 +137,37 @@ def load_run(model_dir):
             Vocabulary.load(model_dir / "item_vocab.json"), config)
 
 
-def run_training_split(model_dir, config: ExperimentConfig, user_vocab: Vocabulary,
-                       item_vocab: Vocabulary, data=None) -> tuple[EncodedInteractions, str]:
-    """The run's training split and where it came from: ``train.npz``, or (without it, or
-    when ``data`` is given) the split rebuilt from the config, which must give the saved
-    vocabularies."""
-    train = load_train(model_dir) if data is None else None
-    if train is not None:
-        return train, f"{model_dir}/{TRAIN_FILE}"
+def prepare_config_data(config: ExperimentConfig, frame=None) -> PreparedData:
+    """Loads (unless ``frame`` is given), splits and encodes the data as ``config`` says."""
+    frame = frame if frame is not None else load_interactions(config.data)
+    if config.task == "rating" and not frame.has_ratings:
+        raise ValueError(f"task 'rating' needs ratings, but {frame.source} has none")
+    return prepare_data(frame, split=config.split, ratios=config.ratios, seed=config.seed,
+                        validation_fraction=config.validation_fraction)
+
+
+def rebuild_run_data(model_dir, config: ExperimentConfig, user_vocab: Vocabulary,
+                     item_vocab: Vocabulary, data=None) -> PreparedData:
+    """A run's split rebuilt from its config (from ``data`` when given, else
+    ``config.data``); it must give the vocabularies the run saved."""
     frame = load_interactions(config.data if data is None else data)
-    prepared = prepare_data(frame, split=config.split, ratios=config.ratios, seed=config.seed,
-                            validation_fraction=config.validation_fraction)
+    prepared = prepare_config_data(config, frame)
     if prepared.user_vocab != user_vocab or prepared.item_vocab != item_vocab:
         raise ValueError(f"the data from {frame.source!r} does not give the vocabularies "
                          f"the model in {model_dir} was trained with (other data or split); "
-                         "pass the training data as `data`")
-    return prepared.train, frame.source
+                         "pass the training data as `data` (--data)")
+    return prepared
+
+
+def run_training_split(model_dir, config: ExperimentConfig, user_vocab: Vocabulary,
+                       item_vocab: Vocabulary, data=None) -> tuple[EncodedInteractions, str]:
+    """The run's training split and where it came from: ``train.npz``, or (without it, or
+    when ``data`` is given) :func:`rebuild_run_data`'s."""
+    train = load_train(model_dir) if data is None else None
+    if train is not None:
+        return train, f"{model_dir}/{TRAIN_FILE}"
+    prepared = rebuild_run_data(model_dir, config, user_vocab, item_vocab, data)
+    return prepared.train, prepared.frame.source
 
 
 def export_run(model_dir, base, name: str, version: int | None = None, *, max_k: int = 100,

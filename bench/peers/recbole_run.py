@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
+
+from measure import peak_rss_mib  # bench/peers/measure.py, beside this script
 
 
 def main(request_path, result_path):
@@ -76,15 +77,6 @@ def main(request_path, result_path):
     }
     with open(result_path, "w") as f:
         json.dump(result, f, indent=2)
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would carry a
-    large parent's peak over a fork)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from measure import peak_rss_mib  # bench/peers/measure.py, beside this script
+
 
 def _rows(path):
     lines = Path(path).read_text().splitlines()[1:]
@@ -62,15 +64,6 @@ def main(request_path, result_path):
         "config": request.get("config", {}),
     }
     Path(result_path).write_text(json.dumps(result, indent=2))
-
-
-def peak_rss_mib() -> float:
-    """This process's peak resident memory since its exec (VmHWM; ru_maxrss would carry a
-    large parent's peak over a fork)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 if __name__ == "__main__":

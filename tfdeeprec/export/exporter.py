@@ -18,7 +18,8 @@ from tfdeeprec.export.versioning import atomic_version_dir, resolve_version
 def export_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, task: str,
                  base, name: str, train: EncodedInteractions, version: int | None = None,
                  metadata: dict | None = None, max_k: int = 100, exclude_seen: bool = True,
-                 verify: bool = True, family: str = "pair", score_meaning: str | None = None) -> Path:
+                 verify: bool = True, family: str = "pair",
+                 score_meaning: str | None = None) -> Path:
     """Writes a serving SavedModel of ``model`` at ``base/name/version`` atomically.
 
     The folder appears complete or not at all (written to a hidden temporary folder in
@@ -56,8 +57,7 @@ def export_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, task:
         FileExistsError: when the version exists.
     """
     version = resolve_version(base, name, version)
-    if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
-        raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
+    check_max_k(max_k)
     if (train.num_users, train.num_items) != (len(user_vocab), len(item_vocab)):
         raise ValueError("`train` was encoded with other vocabularies: "
                          f"{train.num_users} x {train.num_items} indices for vocabularies of "
@@ -75,6 +75,13 @@ def export_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, task:
         if verify:
             verify_export(tmp, model, user_vocab, item_vocab, task=task)
     return Path(base) / name / str(version)
+
+
+def check_max_k(max_k) -> int:
+    """``max_k`` as an int; anything but a positive integer is refused by name."""
+    if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
+        raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
+    return int(max_k)
 
 
 def write_saved_model(folder: Path, module, signatures: dict, document: dict,

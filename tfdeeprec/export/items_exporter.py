@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import numbers
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,11 @@ from tfdeeprec.data import schema
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.sequences import build_histories
 from tfdeeprec.data.vocabulary import Vocabulary
-from tfdeeprec.export.exporter import write_saved_model
+from tfdeeprec.export.exporter import check_max_k, write_saved_model
 from tfdeeprec.export.items_module import ItemsServingModule
 from tfdeeprec.export.metadata import build_metadata
 from tfdeeprec.export.retrieval_module import RetrievalTables
-from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf
+from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_recommend
 from tfdeeprec.export.versioning import atomic_version_dir, resolve_version
 
 
@@ -38,8 +37,7 @@ def export_items_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
     equals ``recommend`` of that user.
     """
     version = resolve_version(base, name, version)
-    if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
-        raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
+    check_max_k(max_k)
     tables = RetrievalTables.from_train(train)
     if (tables.num_users, tables.num_items) != (len(user_vocab), len(item_vocab)):
         raise ValueError("`train` was encoded with other vocabularies: "
@@ -84,14 +82,8 @@ def user_histories(train: EncodedInteractions, max_length: int | None = None):
 def _verify(folder, module, user_vocab, item_vocab, train):
     check_plain_tf(folder)
     loaded = tf.saved_model.load(str(folder)).signatures
-    users = np.arange(1, min(len(user_vocab), 65))
-    user_ids = tf.constant(user_vocab.ids_of(users).astype(str))
+    users, got = verify_recommend(loaded, module, user_vocab, name=str(folder))
     none = tf.zeros([len(users), 0], tf.string)
-    got = loaded["recommend"](user_id=user_ids, k=tf.constant(10), exclude=none)
-    want = module.recommend(user_ids, 10, none)
-    if not np.array_equal(got["item_ids"].numpy(), want["item_ids"].numpy()):
-        raise ExportVerificationError(f"{folder}: the reloaded `recommend` differs from the "
-                                      "exported one")
     starts, items = user_histories(train)
     rows = [item_vocab.ids_of(items[starts[u]:starts[u + 1]]).astype(str) for u in users]
     width = max(len(r) for r in rows)

@@ -32,7 +32,8 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.export.retrieval_module import RetrievalTables
-from tfdeeprec.export.serving_module import PADDING_ID, index_table, lookup_pairs
+from tfdeeprec.export.serving_module import (PADDING_ID, attach_id_tables, default_recommend,
+                                              lookup_pairs)
 
 KINDS = ("row", "sequence")
 ITEMS_OOV = {
@@ -80,10 +81,7 @@ class ItemsServingModule(tf.Module):
         self.max_k = min(int(max_k), num_items - 1)
         self.exclude_seen = bool(exclude_seen)
         self.model_variables = list(model.variables)
-        self.user_table = index_table(user_vocab)
-        self.item_table = index_table(item_vocab)
-        self.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
-                                       trainable=False, dtype=tf.string, name="item_tokens")
+        attach_id_tables(self, user_vocab, item_vocab)
         self.popularity = tf.Variable(tables.popularity, trainable=False, name="popularity")
         self.seen_row_starts = tf.Variable(tables.seen_row_starts, trainable=False,
                                            name="seen_row_starts")
@@ -197,12 +195,7 @@ def _attach_functions(module: ItemsServingModule, model, num_items: int, max_len
         given = lookup(module.item_table, item_ids)
         return top_k(scores_of(given), given, k, exclude)
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id")])
-    def recommend_default(user_id):
-        none = tf.zeros([tf.shape(user_id)[0], 0], tf.string)
-        return recommend(user_id, tf.constant(module.max_k, tf.int32), none)
-
     module.score = score
     module.recommend = recommend
     module.recommend_from_items = recommend_from_items
-    module.recommend_default = recommend_default
+    module.recommend_default = default_recommend(module, recommend)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 import warnings
 from pathlib import Path
 
@@ -13,11 +12,12 @@ import numpy as np
 from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.vocabulary import Vocabulary
-from tfdeeprec.export.exporter import write_saved_model
+from tfdeeprec.export.exporter import check_max_k, write_saved_model
 from tfdeeprec.export.metadata import build_metadata
 from tfdeeprec.export.retrieval_module import (QueryTowerModule, RetrievalServingModule,
                                                RetrievalTables, retrieval_candidates)
-from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_scores
+from tfdeeprec.export.verify import (ExportVerificationError, check_plain_tf,
+                                     verify_recommend, verify_scores)
 from tfdeeprec.export.versioning import (atomic_version_dir, next_version, resolve_version,
                                          validate_name)
 from tfdeeprec.models.two_tower import tower_embeddings
@@ -88,8 +88,7 @@ def export_retrieval(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, b
     Returns:
         ``{"brute_force": Path, "scann": Path (if written), "query_tower": Path}``.
     """
-    if isinstance(max_k, bool) or not isinstance(max_k, numbers.Integral) or max_k < 1:
-        raise ValueError(f"`max_k` must be a positive integer. Received: max_k={max_k!r}")
+    check_max_k(max_k)
     if scann is None:
         scann = scann_available()
         if not scann:
@@ -244,10 +243,4 @@ def _verify(folder, kind, module, expected, user_vocab, item_vocab):
                                           f"up to {worst:.3g}")
         return
     verify_scores(loaded, expected, user_vocab, item_vocab, name=str(folder))
-    users = tf.constant(user_vocab.ids_of(np.arange(1, min(len(user_vocab), 65))).astype(str))
-    none = tf.zeros([users.shape[0], 0], tf.string)
-    got = loaded.signatures["recommend"](user_id=users, k=tf.constant(10), exclude=none)
-    want = module.recommend(users, 10, none)
-    if not np.array_equal(got["item_ids"].numpy(), want["item_ids"].numpy()):
-        raise ExportVerificationError(f"{folder}: the reloaded `recommend` differs from the "
-                                      "exported one")
+    verify_recommend(loaded.signatures, module, user_vocab, name=str(folder))

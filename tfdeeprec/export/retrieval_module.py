@@ -37,8 +37,9 @@ import numpy as np
 from tfdeeprec._keras import tf
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.vocabulary import Vocabulary
-from tfdeeprec.export.serving_module import (PADDING_ID, index_table, item_popularity,
-                                              lookup_pairs, training_pairs)
+from tfdeeprec.export.serving_module import (PADDING_ID, attach_id_tables, default_recommend,
+                                              index_table, item_popularity, lookup_pairs,
+                                              training_pairs)
 from tfdeeprec.retrieval._topk import exclude_and_truncate
 
 RETRIEVAL_OOV = {
@@ -155,10 +156,7 @@ class RetrievalServingModule(tf.Module):
         self.exclude_seen = bool(exclude_seen)
         self.index = index
         self.query_variables = list(query_tower.variables)
-        self.user_table = index_table(user_vocab)
-        self.item_table = index_table(item_vocab)
-        self.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
-                                       trainable=False, dtype=tf.string, name="item_tokens")
+        attach_id_tables(self, user_vocab, item_vocab)
         self.item_embeddings = tf.Variable(item_embeddings, trainable=False,
                                            name="item_embeddings")
         self.popularity = tf.Variable(tables.popularity, trainable=False, name="popularity")
@@ -295,11 +293,6 @@ def _attach_functions(module: RetrievalServingModule, query_tower, num_items: in
         tokens = tf.gather(module.item_tokens, tf.maximum(ids, 0))
         return {"item_ids": tf.where(ids > 0, tokens, PADDING_ID), "scores": scores}
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id")])
-    def recommend_default(user_id):
-        none = tf.zeros([tf.shape(user_id)[0], 0], tf.string)
-        return recommend(user_id, tf.constant(module.max_k, tf.int32), none)
-
     module.score = score
     module.recommend = recommend
-    module.recommend_default = recommend_default
+    module.recommend_default = default_recommend(module, recommend)

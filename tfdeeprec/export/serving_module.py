@@ -126,10 +126,7 @@ class ServingModule(tf.Module):
         self.exclude_seen = bool(exclude_seen)
         # Tracked state: the model's weights (not the model), tables, per-index vectors.
         self.model_variables = list(model.variables)
-        self.user_table = index_table(user_vocab)
-        self.item_table = index_table(item_vocab)
-        self.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
-                                       trainable=False, dtype=tf.string, name="item_tokens")
+        attach_id_tables(self, user_vocab, item_vocab)
         self.user_fallback = tf.Variable(fallbacks.user, trainable=False, name="user_fallback")
         self.item_fallback = tf.Variable(fallbacks.item, trainable=False, name="item_fallback")
         sentinel = np.array([np.iinfo(np.int64).max], np.int64)  # keeps searchsorted in range
@@ -220,14 +217,30 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
     def recommend(user_id, k, exclude):
         return top_k(user_id, k, exclude)
 
+    module.score = score
+    module.recommend = recommend
+    module.recommend_default = default_recommend(module, recommend)
+
+
+def attach_id_tables(module: tf.Module, user_vocab: Vocabulary, item_vocab: Vocabulary) -> None:
+    """Gives a serving module ``user_table`` and ``item_table`` (raw ID -> index, 0 for
+    unknown) and ``item_tokens`` (index -> raw ID, ``[OOV]`` at 0)."""
+    module.user_table = index_table(user_vocab)
+    module.item_table = index_table(item_vocab)
+    module.item_tokens = tf.Variable((Vocabulary.OOV_TOKEN,) + item_vocab.tokens,
+                                     trainable=False, dtype=tf.string, name="item_tokens")
+
+
+def default_recommend(module: tf.Module, recommend):
+    """``recommend_default(user_id)``: the traced ``recommend`` with ``k = module.max_k``
+    and nothing extra excluded (it calls ``recommend``; no second trace)."""
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id")])
-    def recommend_default(user_id):  # calls the traced `recommend`; no second trace
+    def recommend_default(user_id):
         none = tf.zeros([tf.shape(user_id)[0], 0], tf.string)
         return recommend(user_id, tf.constant(module.max_k, tf.int32), none)
 
-    module.score = score
-    module.recommend = recommend
-    module.recommend_default = recommend_default
+    return recommend_default
 
 
 def lookup_pairs(module, user_id, item_id):

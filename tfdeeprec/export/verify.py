@@ -85,3 +85,22 @@ def verify_scores(loaded, expected, user_vocab: Vocabulary, item_vocab: Vocabula
     if worst > atol:
         raise ExportVerificationError(f"{name}: `score` differs from the model by up "
                                       f"to {worst:.3g} (allowed {atol:g})")
+
+
+def verify_recommend(signatures, module, user_vocab: Vocabulary, *, name: str,
+                     num_users: int = 64, k: int = 10) -> tuple[np.ndarray, dict]:
+    """Checks a reloaded export's ``recommend`` against the in-memory ``module`` for the
+    first ``num_users`` known users; returns their indices and the reloaded answer.
+
+    Raises:
+        ExportVerificationError: when the top ``k`` item IDs differ.
+    """
+    users = np.arange(1, min(len(user_vocab), num_users + 1))
+    user_ids = tf.constant(user_vocab.ids_of(users).astype(str))
+    none = tf.zeros([len(users), 0], tf.string)
+    got = signatures["recommend"](user_id=user_ids, k=tf.constant(k), exclude=none)
+    want = module.recommend(user_ids, k, none)
+    if not np.array_equal(got["item_ids"].numpy(), want["item_ids"].numpy()):
+        raise ExportVerificationError(f"{name}: the reloaded `recommend` differs from the "
+                                      "exported one")
+    return users, got

@@ -11,8 +11,8 @@ from tfdeeprec.models.two_tower import (TwoTower, build_candidate_tower, build_q
                                         tower_embeddings, tower_score_fn)
 from tfdeeprec.models.wide_deep import build_wide_deep
 
-__all__ = ["MODELS", "ModelSpec", "TwoTower", "get_spec",
-           "build_candidate_tower", "build_gmf", "build_item_knn", "build_mf", "build_mlp_ncf", "build_model",
-           "build_neumf", "build_pairwise_trainer", "build_pop", "build_query_tower", "build_two_tower",
-           "build_wide_deep", "load_pretrained_neumf", "sampling_probabilities",
+__all__ = ["MODELS", "ModelSpec", "TwoTower", "build_candidate_tower", "build_gmf",
+           "build_item_knn", "build_mf", "build_mlp_ncf", "build_model", "build_neumf",
+           "build_pairwise_trainer", "build_pop", "build_query_tower", "build_two_tower",
+           "build_wide_deep", "get_spec", "load_pretrained_neumf", "sampling_probabilities",
            "solve_item_knn", "tower_embeddings", "tower_score_fn"]

@@ -14,14 +14,14 @@ import numpy as np
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.config import ExperimentConfig, TrainingConfig
-from tfdeeprec.data import InteractionFrame, load_interactions
+from tfdeeprec.data import InteractionFrame
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.prepared import PreparedData, RatingFallbacks
-from tfdeeprec.data.prepared import prepare_data as _prepare
 from tfdeeprec.evaluation import EvaluationResult, FullRankingEvaluator, evaluate_ratings
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
-from tfdeeprec.runs import load_run, load_train, run_summary, save_run, save_train  # noqa: F401
+from tfdeeprec.runs import (load_run, load_train, prepare_config_data, run_summary,  # noqa: F401
+                            save_run, save_train)
 from tfdeeprec.training.callbacks import RankingValidation
 from tfdeeprec.training.recipe import FitResult, fit
 
@@ -47,12 +47,9 @@ class ExperimentResult:
 
 
 def prepare_data(config: ExperimentConfig, frame: InteractionFrame | None = None) -> PreparedData:
-    """Loads, splits and encodes the data the way ``config`` says."""
-    frame = frame if frame is not None else load_interactions(config.data)
-    if config.task == "rating" and not frame.has_ratings:
-        raise ValueError(f"task 'rating' needs ratings, but {frame.source} has none")
-    return _prepare(frame, split=config.split, ratios=config.ratios, seed=config.seed,
-                    validation_fraction=config.validation_fraction)
+    """Loads, splits and encodes the data the way ``config`` says
+    (:func:`tfdeeprec.runs.prepare_config_data`)."""
+    return prepare_config_data(config, frame)
 
 
 def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = None,
