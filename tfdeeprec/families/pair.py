@@ -2,7 +2,8 @@
 
 Trains on ratings (MSE), on positives with sampled negatives (BCE) or on BPR triples
 (the model wrapped by :func:`~tfdeeprec.models.pairwise.build_pairwise_trainer`); ranks
-by scoring every (user, item) pair; exports ``score`` and ``recommend`` through
+every item for a user with the model's ranker (``tfdeeprec.models.rankers``), or by
+scoring every (user, item) pair; exports ``score`` and ``recommend`` through
 :func:`~tfdeeprec.export.export_model`.
 """
 
@@ -70,7 +71,18 @@ class PairFamily(Family):
             loss, ranking_evaluator=evaluator, monitor=monitor)
 
     def score_fn(self, model, train, *, live=False):
-        return model_score_fn(model, train.num_items)  # always live: it calls the model
+        """The model's ranker (each user's and item's work once) where its spec has one
+        and its layers are the builder's, else every pair through the model; both read
+        the live weights."""
+        from tfdeeprec.models.registry import MODELS
+
+        spec = MODELS.get(model.name)
+        if spec is not None and spec.ranker is not None:
+            try:
+                return spec.ranker(model, train.num_items)
+            except ValueError:  # get_layer: not the layers the builder makes
+                pass
+        return model_score_fn(model, train.num_items)
 
     def serving_score(self, scores, config):
         return scores if config.task == "rating" else 1.0 / (1.0 + np.exp(-scores))

@@ -14,6 +14,7 @@ import numpy as np
 from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.layers.mlp import MLP
+from tfdeeprec.layers.pair_dense import PairDense
 from tfdeeprec.models._common import (check_sizes, check_task, id_embedding, id_inputs,
                                       score_head)
 
@@ -65,8 +66,7 @@ def build_neumf(num_users: int, num_items: int, *, task: str = "implicit",
     check_sizes(num_users, num_items)
     inputs = id_inputs()
     gmf = _gmf_vector(inputs, num_users, num_items, gmf_dim, l2, prefix="gmf_")
-    mlp = _mlp_vector(inputs, num_users, num_items, mlp_dim, hidden_units, dropout_rate, l2,
-                      prefix="mlp_")
+    mlp = _mlp_vector(inputs, num_users, num_items, mlp_dim, hidden_units, dropout_rate, l2)
     x = keras.layers.Concatenate(name="neumf_concat")([gmf, mlp])
     out = score_head(x, task=task, rating_range=rating_range, global_mean=global_mean)
     return keras.Model(inputs, out, name=name)
@@ -82,10 +82,11 @@ def load_pretrained_neumf(neumf: keras.Model, gmf: keras.Model, mlp: keras.Model
     """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha}")
-    for prefix, source in (("gmf", gmf), ("mlp", mlp)):
-        for table in ("user_embedding", "item_embedding"):
-            _copy(source.get_layer(f"{table}"), neumf.get_layer(f"{prefix}_{table}"))
-    _copy(mlp.get_layer("mlp"), neumf.get_layer("mlp"))
+    for table in ("user_embedding", "item_embedding"):
+        _copy(gmf.get_layer(table), neumf.get_layer(f"gmf_{table}"))
+    for layer in ("pair_dense", "mlp"):
+        if layer in {lay.name for lay in mlp.layers}:
+            _copy(mlp.get_layer(layer), neumf.get_layer(layer))
     (h_gmf, b_gmf), (h_mlp, b_mlp) = (gmf.get_layer("prediction").get_weights(),
                                       mlp.get_layer("prediction").get_weights())
     neumf.get_layer("prediction").set_weights([
@@ -101,11 +102,22 @@ def _gmf_vector(inputs, num_users, num_items, dim, l2, prefix=""):
     return keras.layers.Multiply(name="gmf_product")([user, item])
 
 
-def _mlp_vector(inputs, num_users, num_items, dim, hidden_units, dropout_rate, l2, prefix=""):
-    user = id_embedding(num_users, dim, f"{prefix}user_embedding", l2)(inputs[schema.USER_ID])
-    item = id_embedding(num_items, dim, f"{prefix}item_embedding", l2)(inputs[schema.ITEM_ID])
-    x = keras.layers.Concatenate(name="mlp_concat")([user, item])
-    return MLP(hidden_units, dropout_rate=dropout_rate, name="mlp")(x)
+def _mlp_vector(inputs, num_users, num_items, dim, hidden_units, dropout_rate, l2):
+    """The MLP over ``[p_u, q_i]``: its first layer a :class:`PairDense` (``pair_dense``,
+    which owns the MLP's embedding tables), the rest an :class:`MLP` (``mlp``)."""
+    hidden_units = [int(u) for u in hidden_units]
+    if not hidden_units or min(hidden_units) <= 0:
+        raise ValueError("`hidden_units` must be a non-empty list of positive ints. "
+                         f"Received: hidden_units={hidden_units}")
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
+    x = PairDense(num_users, num_items, embedding_dim=dim, units=hidden_units[0], l2=l2,
+                  name="pair_dense")([inputs[schema.USER_ID], inputs[schema.ITEM_ID]])
+    if dropout_rate:
+        x = keras.layers.Dropout(dropout_rate, name="pair_dense_dropout")(x)
+    if len(hidden_units) > 1:
+        x = MLP(hidden_units[1:], dropout_rate=dropout_rate, name="mlp")(x)
+    return x
 
 
 def _copy(source, target):

@@ -23,6 +23,8 @@ from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.pop import build_pop
+from tfdeeprec.models.rankers import (gmf_ranker, mf_ranker, mlp_ncf_ranker, neumf_ranker,
+                                      pop_ranker)
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
 
@@ -49,6 +51,10 @@ class ModelSpec:
         solver (callable | None): for closed-form models, ``solver(model, train)`` sets
             the built model's weights from the training split (``EncodedInteractions``)
             instead of a gradient loop.
+        ranker (callable | None): for pair models, ``ranker(model, num_items) ->
+            score_fn`` scores every item for a batch of users with each user's and each
+            item's work done once (``tfdeeprec.models.rankers``); without one, full
+            ranking scores pair by pair.
     """
 
     name: str
@@ -59,6 +65,7 @@ class ModelSpec:
     paper: str
     test_kwargs: dict = field(default_factory=dict)
     solver: Callable | None = None
+    ranker: Callable | None = None
 
     def builder_arguments(self) -> dict:
         """The builder's keyword arguments and their defaults (``inspect.Parameter.empty``
@@ -107,18 +114,19 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("mf", build_mf, "pair", ("implicit", "rating"),
               "biased matrix factorisation: mu + b_u + b_i + p_u . q_i",
               "Koren, Bell, Volinsky, Matrix Factorization Techniques for Recommender "
-              "Systems, IEEE Computer 2009", {"embedding_dim": 4}),
+              "Systems, IEEE Computer 2009", {"embedding_dim": 4}, ranker=mf_ranker),
     ModelSpec("gmf", build_gmf, "pair", ("implicit", "rating"),
               "generalised matrix factorisation: a learned weighting of p_u * q_i",
-              "He et al., Neural Collaborative Filtering, WWW 2017", {"embedding_dim": 4}),
+              "He et al., Neural Collaborative Filtering, WWW 2017", {"embedding_dim": 4},
+              ranker=gmf_ranker),
     ModelSpec("mlp_ncf", build_mlp_ncf, "pair", ("implicit", "rating"),
               "an MLP over the concatenated user and item embeddings",
               "He et al., Neural Collaborative Filtering, WWW 2017",
-              {"embedding_dim": 4, "hidden_units": [8, 4]}),
+              {"embedding_dim": 4, "hidden_units": [8, 4]}, ranker=mlp_ncf_ranker),
     ModelSpec("neumf", build_neumf, "pair", ("implicit", "rating"),
               "GMF and MLP-NCF side by side, fused by one output layer",
               "He et al., Neural Collaborative Filtering, WWW 2017",
-              {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]}),
+              {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]}, ranker=neumf_ranker),
     ModelSpec("wide_deep", build_wide_deep, "pair", ("implicit", "rating"),
               "a linear model over IDs, side features and crosses, plus an MLP over "
               "embeddings",
@@ -131,7 +139,7 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
     ModelSpec("pop", build_pop, "pair", ("implicit", "rating"),
               "popularity baseline: one learned score per item, the same for every user",
-              "baseline (RecBole's Pop)"),
+              "baseline (RecBole's Pop)", ranker=pop_ranker),
     ModelSpec("item_knn", build_item_knn, "row", ("implicit",),
               "item-based k-nearest neighbours: the user's items vote with their cosine "
               "similarities (closed form)",
