@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-ggplot2
 
-.PHONY: install demo test test-python test-r r-deps bench bench-peers readme clean
+.PHONY: install demo test test-python test-r r-deps bench bench-peers bench-peers-all readme clean
 
 install: $(VENV)/.installed
 
@@ -40,10 +40,15 @@ BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_mo
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
 
-# Against the peers: tfdeeprec train beside RecBole 1.2.1 and Surprise 1.1.5 (each in its
-# own venv, bench/peers/setup.sh) on one ml-100k split. About 2 minutes, plus first installs.
+# Against the peers: tfdeeprec train beside RecBole 1.2.1, implicit 0.7.3 and Surprise
+# 1.1.5 (each in its own venv, bench/peers/setup.sh) on the same ml-100k split files.
+# About 5 minutes, plus the peers' first installs (a few minutes); bench-peers-all runs
+# every row of bench/peers_ml100k.py (2 to 3 hours at 1 thread).
 bench-peers: install
 	$(PY) bench/peers_ml100k.py
+
+bench-peers-all: install
+	$(PY) bench/peers_ml100k.py --all
 
 # The README's model table, regenerated from the registry (a test keeps them equal).
 readme: install

@@ -195,12 +195,6 @@ RATING["mf_refit"] = {**RATING["mf"], "label": "Biased MF, refit on the 80%", "r
 
 SETTINGS = {"implicit": IMPLICIT, "rating": RATING}
 
-# Reference numbers for the same protocols (not measured here).
-ANCHORS = {
-    "implicit_ndcg@10 (RecBole 1.2.1 defaults, per-user 8:1:1, full ranking)": {
-        "NeuMF": 0.271, "BPR": 0.293, "MultiVAE": 0.285, "LightGCN": 0.300},
-    "rating_rmse (Surprise, random 80/20)": {"SVD": 0.934, "SVD++": 0.919},
-}
 TARGETS = {"implicit": {"neumf_ndcg@10": 0.29, "best_ndcg@10": 0.30},
            "rating": {"best_rmse": 0.91}}
 
@@ -531,8 +525,8 @@ def tables(rows: list[dict]) -> str:
                 ["model", "NDCG@10", "Recall@10", "HR@10", "MRR@10", "Precision@10",
                  "epochs (best)", "train s/epoch", "examples/s", "peak RSS MiB", "params"],
                 body)
-            + "\n\nAnchors, same protocol (RecBole 1.2.1 defaults): NeuMF 0.271, BPR 0.293, "
-              "MultiVAE 0.285, LightGCN 0.300 NDCG@10.")
+            + "\n\nThe peers on the same split, run beside `tfdeeprec train`: \"Against the "
+              "peers\" (`make bench-peers`).")
     if rating:
         body = []
         for r in rating:
@@ -544,8 +538,7 @@ def tables(rows: list[dict]) -> str:
             "slice of the training 80% (the refit row then retrains from scratch on the whole "
             "80% for the chosen number of epochs), test 20% used once:\n\n" + markdown_table(
                 ["model", "RMSE", "MAE", "epochs (best)", "train s/epoch", "examples/s",
-                 "peak RSS MiB", "params"], body)
-            + "\n\nAnchors, random 80/20 (Surprise): SVD 0.934, SVD++ 0.919 RMSE.")
+                 "peak RSS MiB", "params"], body))
     parts.append(
         "Early stopping restores the best validation epoch (NDCG@10, or RMSE). Train s/epoch "
         "excludes the per-epoch validation; examples = scored (user, item) rows (BCE: "
@@ -621,8 +614,8 @@ def main() -> None:
         "load_average_1_5_15min": os.getloadavg(),
         "peak_memory_method": "resource.getrusage(RUSAGE_SELF).ru_maxrss of each row's own "
                               "subprocess (whole process: Python + TensorFlow + data + model)",
-        "targets": TARGETS, "anchors": ANCHORS, "skipped": skipped,
-        "tuning": TUNING_NOTES, "rows": rows,
+        "targets": TARGETS, "skipped": skipped,
+        "rows": rows,
     }
     write_result("ml100k_models", payload, table, command=COMMAND)
 
@@ -643,53 +636,6 @@ def _json_default(value):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
-
-# The validation-only grids behind the settings above: best validation metric of each
-# variant tried (other settings as in the row; "neg" = negatives per positive, "bs" =
-# batch size). Runs of 2026-11-23 on this 2-core machine.
-TUNING_NOTES = {
-    "implicit (validation NDCG@10)": {
-        "mf": {"BPR l2=0 lr=1e-3": 0.2459, "BPR l2=0 lr=2e-3": 0.2460,
-               "BPR l2=1e-4 lr=2e-3 (mf_bpr)": 0.2469, "BPR l2=1e-3 lr=2e-3": 0.2444,
-               "BPR l2=1e-2 lr=2e-3": 0.2332, "BPR l2=1e-3 lr=5e-3": 0.2341,
-               "BPR l2=1e-3 lr=1e-3 bs=256": 0.2461,
-               "BCE neg=4 l2=0 lr=1e-3": 0.2529, "BCE l2=1e-4 lr=2e-3": 0.2475,
-               "BCE neg=8 l2=1e-4 lr=2e-3": 0.2511, "BCE l2=1e-3 lr=2e-3": 0.2526,
-               "BCE l2=1e-3 lr=1e-3": 0.2565, "BCE l2=3e-3 lr=2e-3": 0.2593,
-               "BCE l2=1e-3 dim=128 lr=2e-3": 0.2477, "BCE l2=1e-3 lr=1e-3 bs=256": 0.2509,
-               "BCE l2=1e-2 lr=2e-3": 0.2683, "BCE l2=5e-3 lr=2e-3": 0.2656,
-               "BCE l2=2e-2 lr=2e-3": 0.2353, "BCE l2=2e-2 lr=5e-3": 0.2403,
-               "BCE l2=5e-2 lr=5e-3": 0.1544, "BCE l2=1e-2 lr=5e-3 (chosen)": 0.2743},
-        "gmf": {"l2=0 lr=1e-3": 0.2417, "l2=1e-3 lr=1e-3": 0.2437,
-                "l2=1e-2 lr=1e-3 (chosen)": 0.2522, "l2=1e-2 lr=5e-3": 0.2347,
-                "l2=5e-3 lr=5e-3": 0.2304},
-        "mlp_ncf": {"dropout=0 l2=0": 0.2321, "dropout=0 l2=1e-3": 0.2326,
-                    "dropout=0.2 l2=0 (chosen)": 0.2374, "dropout=0 l2=1e-2 lr=2e-3": 0.2338},
-        "neumf": {"dropout=0.2 l2=0": 0.2454, "dropout=0.2 l2=1e-3 (chosen)": 0.2480,
-                  "dropout=0.2 l2=3e-3": 0.2420, "dropout=0.2 l2=1e-2": 0.2429,
-                  "chosen + neg=8": 0.2471, "chosen + dropout=0.3 bs=256": 0.2433,
-                  "chosen + lr=2e-3 bs=1024": 0.2428},
-        "neumf_pretrained": {"fine-tune l2=0 lr=1e-4": 0.2565, "l2=0 lr=3e-4": 0.2564,
-                             "l2=1e-3 lr=1e-4 (chosen)": 0.2567, "l2=1e-2 lr=1e-4": 0.2567,
-                             "note": "best after the first fine-tuning epoch in every "
-                                     "variant; GMF / MLP parts alone: 0.2503 / 0.2374"},
-        "wide_deep": {"dropout=0.2 l2=0": 0.2455, "dropout=0.2 l2=1e-2 (chosen)": 0.2473},
-    },
-    "rating (validation RMSE)": {
-        "mf": {"l2=0.02 bs=256 lr=1e-3": 0.9107, "l2=0.05 bs=256 lr=1e-3": 0.9071,
-               "l2=0.1 bs=256 lr=1e-3": 0.9089, "l2=0.05 bs=1024 lr=3e-3": 0.9128,
-               "l2=0.05 dim=128 bs=256 lr=1e-3": 0.9089,
-               "l2=0.08 bs=256 lr=5e-4": 0.9069, "l2=0.05 dense Adam": 0.9083,
-               "l2=0.03 dim=32": 0.9126, "l2=0.05 bs=128 lr=5e-4 (chosen)": 0.9055,
-               "l2=0.08 bs=128 lr=5e-4": 0.9067, "l2=0.05 dim=128 bs=128 lr=5e-4": 0.9075,
-               "l2=0.05 bs=64 lr=2.5e-4": 0.9050, "l2=0.12 bs=128 lr=1e-3": 0.9105,
-               "note": "bs=64 was 0.0005 better but twice as slow (71 epochs)"},
-        "gmf": {"l2=0.05": 0.9220, "l2=0.1": 0.9239, "l2=0.02 (chosen)": 0.9193},
-        "mlp_ncf": {"l2=0.05 (chosen)": 0.9250, "l2=0.02 dropout=0.2": 0.9286},
-        "neumf": {"l2=0.05 (chosen)": 0.9228},
-        "wide_deep": {"l2=0.05": 0.9066, "l2=0.1 (chosen)": 0.9065},
-    },
-}
 
 
 if __name__ == "__main__":

@@ -1,17 +1,34 @@
-"""Against the peers on ml-100k: ``tfdeeprec train`` beside RecBole 1.2.1 (ranking) and
-scikit-surprise 1.1.5 (ratings), on one split, in one run, at the same thread count.
+"""Against the peers on ml-100k: ``tfdeeprec train`` beside RecBole 1.2.1, implicit 0.7.3
+and scikit-surprise 1.1.5, on one split per protocol, in one run, at the same thread count.
 
-    .venv/bin/python bench/peers_ml100k.py [--data FOLDER] [--threads 1] [--no-write]
+    .venv/bin/python bench/peers_ml100k.py [--data FOLDER] [--threads 1] [--epochs 8]
+        [--all | --only NAME[,NAME]] [--no-write | --write] [--list]
 
-The split (per-user 8:1:1, seed 0, what ``tfdeeprec train`` makes) is written as RecBole
-atomic files (``bench/peers/split_files.py``), RecBole reads them through
-``benchmark_filename`` and Surprise trains on the train file and predicts the test file;
-the benchmark checks that the training pairs ``tfdeeprec train`` saved are exactly those
-of the file. Each side runs in its own process and virtual environment
-(``bench/peers/setup.sh recbole|surprise``). Ranking: all items ranked, training (and,
-for test, validation) items excluded. Ratings: RMSE and MAE over every test row. A row
-per model in :data:`ROWS` (ranking) and :data:`RATING_ROWS`.
-Writes ``bench/results/peers_ml100k.json`` and the README's "Against the peers" table.
+Every comparison is one :class:`Row` of :data:`ROWS`: a display name, a protocol (a key of
+:data:`PROTOCOLS`), the ``tfdeeprec train`` arguments (``None`` for a model tfdeeprec does
+not have yet) and, for each peer that has the model, the peer's model name and config.
+Adding a comparison is adding a row.
+
+Protocols. ``ranking``: the per-user 8:1:1 split (seed 0, what ``tfdeeprec train`` makes),
+all items ranked, training (and, for test, validation) items excluded, NDCG@10 and
+Recall@10. ``rating``: the same split's ratings, RMSE and MAE over every test row.
+``sequence``: leave-one-out by time, the next item ranked among all items from the last 50
+(``MAX_ITEM_LIST_LENGTH``). ``ctr``: the 8:1:1 split without the rows rated 3, label =
+rating >= 4, user and item features, AUC and LogLoss (RecBole's CTR protocol on
+MovieLens). Each protocol's split is written once as RecBole atomic files
+(``bench/peers/split_files.py``) and read by every side; the benchmark checks that the
+training pairs ``tfdeeprec train`` saved are exactly those of the file. Each side runs in
+its own process and virtual environment (``bench/peers/setup.sh recbole|implicit|
+surprise``); peak memory is each process's own.
+
+Which rows run. By default (``make bench-peers``: about 4 minutes at 1 thread, plus the
+peers' one-time installs) the rows both sides have plus the cheap peer-only ones
+(``default=True``). ``--all`` runs every row: at 1 thread and 8 epochs about 2 to 3 hours,
+almost all of it the three sequential models (a full softmax over every training
+sequence of ml-100k an epoch). ``--only NAME[,NAME]`` runs those rows (names as
+``--list`` prints them, case-insensitive) and writes nothing unless ``--write`` is given.
+A run in which a side fails writes nothing either. Every figure comes from the run: results go to
+``bench/results/peers_ml100k.json`` and the README's "Against the peers" section.
 """
 
 from __future__ import annotations
@@ -23,37 +40,259 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import flops  # noqa: E402
 from report import ROOT, markdown_table, write_result  # noqa: E402
 
+PEERS_DIR = ROOT / "bench" / "peers"
 EPOCHS = 8
-# One row per model both sides have: the `tfdeeprec train` arguments and RecBole's.
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a kind of row is split, trained and measured.
+
+    ``split_args``: ``split_files.py`` arguments (rows with equal ones share the files).
+    ``tfdeeprec_args``: ``tfdeeprec train`` arguments every row of the kind gets (``None``:
+    tfdeeprec has no such protocol yet). ``metrics``: (column, result key) pairs of the
+    table. ``epochs``: fixed epochs (``None``: ``--epochs``). ``text``: the table's note.
+    """
+
+    split_args: tuple
+    tfdeeprec_args: tuple | None
+    metrics: tuple
+    text: str
+    epochs: int | None = None
+
+
+PROTOCOLS = {
+    "ranking": Protocol(
+        ("--split", "user_ratio"), ("--split", "user_ratio"),
+        (("NDCG@10", "ndcg@10"), ("Recall@10", "recall@10")),
+        "Ranking: ml-100k, per-user 8:1:1 split (seed 0) written once and read by every "
+        "side; full ranking, training (and for test, validation) items excluded; RecBole's "
+        "NDCG, Recall, Hit, MRR and Precision @10 on every side. Test metrics come from each "
+        "side's best validation epoch (tfdeeprec: the weights its early stopping restores; "
+        "RecBole: "
+        "`load_best_model`; implicit: the factors of its best validation NDCG@10); a "
+        "tfdeeprec epoch's validation is its per-epoch full-ranking NDCG, RecBole's its "
+        "`valid_metric` pass, implicit's a full ranking from its fit callback. Closed-form "
+        "models (tfdeeprec's item_knn) report no epochs; RecBole counts the one pass of "
+        "its Pop, ItemKNN and EASE as an epoch."),
+    "rating": Protocol(
+        ("--split", "user_ratio"), ("--task", "rating", "--split", "user_ratio"),
+        (("RMSE", "rmse"), ("MAE", "mae"), ("RMSE (known rows)", "rmse_known")),
+        "Ratings: the same split's ratings; RMSE and MAE over every test row (rows whose "
+        "item is unseen in training: tfdeeprec's documented fallback, the user's mean; "
+        "Surprise: the global mean plus the biases it has); \"known rows\": both user and "
+        "item seen in training. tfdeeprec stops early on validation RMSE (computed inside "
+        "its epochs); Surprise runs all its epochs in one call with no validation.",
+        epochs=20),
+    "sequence": Protocol(
+        ("--split", "leave_one_out", "--item-lists", "50"), ("--split", "leave_one_out"),
+        (("NDCG@10", "ndcg@10"), ("Hit@10", "hit@10")),
+        "Sequences: leave-one-out by time (the latest item test, the one before it "
+        "validation), the next item ranked among all items from the user's last 50 "
+        "(RecBole excludes no history for sequential models)."),
+    "ctr": Protocol(
+        ("--split", "user_ratio", "--drop-rating", "3", "--features"), None,
+        (("AUC", "auc"), ("LogLoss", "logloss")),
+        "CTR: the ranking split without the rows rated 3, label = rating >= 4, user "
+        "(age, gender, occupation) and item (release year, genres) features; AUC and "
+        "LogLoss over the test rows (RecBole's labelled mode)."),
+}
+
+
+@dataclass(frozen=True)
+class Peer:
+    """A peer's model: its name there and its settings (RecBole: ``config_dict``;
+    implicit: model arguments; Surprise: algorithm arguments)."""
+
+    model: str
+    config: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One comparison. ``tfdeeprec``: ``tfdeeprec train`` arguments after the protocol's
+    (``None``: tfdeeprec has no such model yet); ``recbole``/``implicit``/``surprise``: the
+    peers that have it. ``epochs``: fixed epochs for every side (default: the
+    protocol's, else ``--epochs``). ``default``: in a run without ``--all`` (``None``: when
+    tfdeeprec and a peer both have it). ``note``: printed under the table (no figures:
+    every number there comes from the run). ``flops``: ``flops(sizes, side) -> (training
+    FLOPs per epoch, validation FLOPs per epoch)`` for the FLOP-limit columns
+    (:func:`neumf_flops`); ``None``: no FLOP count for the row."""
+
+    name: str
+    protocol: str
+    tfdeeprec: tuple | None = None
+    recbole: Peer | None = None
+    implicit: Peer | None = None
+    surprise: Peer | None = None
+    epochs: int | None = None
+    default: bool | None = None
+    note: str = ""
+    flops: Callable | None = None
+
+    def peers(self) -> dict:
+        return {side: peer for side in SIDES if side != "tfdeeprec"
+                and (peer := getattr(self, side)) is not None}
+
+    def runs_by_default(self) -> bool:
+        if self.default is not None:
+            return self.default
+        return self.tfdeeprec is not None and bool(self.peers())
+
+
+# --- FLOPs: each side's speed as a fraction of the machine's matmul limit, measured in the
+# same run (bench/flops.py). A row with ``flops`` gets its GFLOP/s and that fraction for
+# training and for validation; the others a dash.
+FLOP_HEADERS = ["train GFLOP/s (of limit)", "validation GFLOP/s (of limit)"]
+
+
+def neumf_flops(negatives: dict, embedding_dim=64, hidden_units=(128, 64), gmf_dim=64):
+    """NeuMF's FLOPs per epoch on each side: training = (1 + negatives) examples per
+    positive, forward and backward; validation = every (user, item) pair of the
+    validation users, tfdeeprec's first MLP layer once per user and item (its ranker),
+    the peer's once per pair (as the peer computes it)."""
+    def count(sizes, side):
+        examples = sizes["train_positives"] * (1 + negatives[side])
+        train = flops.neumf_epoch_flops(examples, embedding_dim, hidden_units, gmf_dim)
+        valid = flops.neumf_ranking_flops(sizes["valid_users"], sizes["items"],
+                                          embedding_dim, hidden_units, gmf_dim,
+                                          split_first_layer=side == "tfdeeprec")
+        return train, valid
+    return count
+
+
+def add_flops(result: dict, row: Row, side: str, sizes: dict, limit: dict) -> None:
+    """Puts the side's GFLOP/s and fractions of the limit into its result."""
+    if row.flops is None or "error" in result:
+        return
+    train, valid = row.flops(sizes, side)
+    out = {"train_gflop_per_epoch": train / 1e9, "valid_gflop_per_epoch": valid / 1e9}
+    for kind, work in (("train", train), ("valid", valid)):
+        seconds = result.get(f"median_{kind}_epoch_seconds")
+        if seconds:
+            rate = work / seconds / 1e9
+            out[f"{kind}_gflops"] = rate
+            out[f"{kind}_fraction_of_limit"] = rate / limit["gflops_float32"]
+    result["flops"] = out
+
+
+def flop_cells(row: Row, side: str, result: dict) -> list[str]:
+    f = result.get("flops", {})
+    return [f"{f[f'{kind}_gflops']:.1f} ({100 * f[f'{kind}_fraction_of_limit']:.0f}%)"
+            if f"{kind}_gflops" in f else "-" for kind in ("train", "valid")]
+
+
+def split_sizes(split: Path) -> dict:
+    """Training positives, validation users and items (with the padding index 0 that both
+    sides score) of a split folder."""
+    def rows(part):
+        lines = (split / f"{split.name}.{part}.inter").read_text().splitlines()[1:]
+        return [line.split("\t") for line in lines]
+    train, valid = rows("train"), rows("valid")
+    return {"train_positives": len(train), "valid_users": len({r[0] for r in valid}),
+            "items": len({r[1] for r in train}) + 1}
+
+
+def measure_flop_limit(threads: int) -> dict:
+    """bench/flops.py in a process of its own (this one loads no TensorFlow)."""
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"),
+                          str(ROOT / "bench" / "flops.py"), "--threads", str(threads)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+# --- end FLOPs
+
+
+NO_SAMPLING = {"train_neg_sample_args": None}  # RecBole's non-sampling general models
+
 ROWS = [
-    {"name": "NeuMF",
-     "tfdeeprec": ["--model", "neumf", "--num-negatives", "1", "--batch-size", "1024",
-                   "--optimizer", "adam", "--model-arg", "dropout_rate=0.1"],
-     "recbole": {"model": "NeuMF", "config": {
-         "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
-         "train_batch_size": 1024, "learning_rate": 0.001, "dropout_prob": 0.1,
-         "mf_embedding_size": 64, "mlp_embedding_size": 64, "mlp_hidden_size": [128, 64]}}},
-    {"name": "BPR-MF",
-     "tfdeeprec": ["--model", "mf", "--loss", "bpr", "--batch-size", "1024",
-                   "--optimizer", "adam"],
-     "recbole": {"model": "BPR", "config": {
-         "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
-         "train_batch_size": 1024, "learning_rate": 0.001, "embedding_size": 64}}},
+    # ranking: both sides
+    Row("NeuMF", "ranking",
+        tfdeeprec=("--model", "neumf", "--num-negatives", "1", "--batch-size", "1024",
+                   "--optimizer", "adam", "--model-arg", "dropout_rate=0.1"),
+        recbole=Peer("NeuMF", {
+            "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
+            "train_batch_size": 2048, "learning_rate": 0.001, "dropout_prob": 0.1,
+            "mf_embedding_size": 64, "mlp_embedding_size": 64,
+            "mlp_hidden_size": [128, 64]}),
+        flops=neumf_flops({"tfdeeprec": 1, "recbole": 1}),
+        note="the same settings on both sides (RecBole's defaults): Adam, learning rate "
+             "1e-3, one uniform negative per positive, batches of 1024 positives and "
+             "their negatives (RecBole's `train_batch_size` counts both), dropout 0.1."),
+    Row("NeuMF (defaults)", "ranking",
+        tfdeeprec=("--model", "neumf"), recbole=Peer("NeuMF"),
+        flops=neumf_flops({"tfdeeprec": 4, "recbole": 1}),
+        note="each side as a user gets it with no settings: tfdeeprec's defaults "
+             "(SparseAdam, 4 negatives per positive, 1024 positives per batch, no "
+             "dropout) against RecBole's (Adam, 1 negative, 2048 examples per batch, "
+             "dropout 0.1); the epochs differ in size, so compare quality, not seconds."),
+    Row("BPR-MF", "ranking",
+        tfdeeprec=("--model", "mf", "--loss", "bpr", "--batch-size", "1024",
+                   "--optimizer", "adam"),
+        recbole=Peer("BPR", {
+            "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
+            "train_batch_size": 1024, "learning_rate": 0.001, "embedding_size": 64}),
+        implicit=Peer("BayesianPersonalizedRanking", {"factors": 64})),
+    Row("ItemKNN", "ranking",
+        tfdeeprec=("--model", "item_knn", "--model-arg", "neighbours=100",
+                   "--model-arg", "shrink=0.0"),
+        recbole=Peer("ItemKNN", {"k": 100, "shrink": 0.0})),
+    Row("Pop", "ranking",
+        tfdeeprec=("--model", "pop", "--batch-size", "1024"),
+        recbole=Peer("Pop"),
+        note="RecBole's Pop (its defaults) adds 1 to an item's count once per training "
+             "batch the item is in (`item_cnt[item] = item_cnt[item] + 1` with repeated "
+             "indices), and its batches hold the sampled negatives too, so its scores are "
+             "not the training counts; tfdeeprec's pop starts from the training "
+             "frequencies' log-odds and trains them with BCE."),
+    # ranking: peers only (cheap ones by default)
+    Row("ALS", "ranking", implicit=Peer("AlternatingLeastSquares", {"factors": 64}),
+        default=True),
+    Row("LightGCN", "ranking", recbole=Peer("LightGCN")),
+    Row("NGCF", "ranking", recbole=Peer("NGCF")),
+    Row("MultiVAE", "ranking", recbole=Peer("MultiVAE", NO_SAMPLING)),
+    Row("MultiDAE", "ranking", recbole=Peer("MultiDAE", NO_SAMPLING)),
+    Row("CDAE", "ranking", recbole=Peer("CDAE", NO_SAMPLING)),
+    Row("EASE", "ranking", recbole=Peer("EASE")),
+    # ratings
+    Row("biased MF / SVD", "rating",
+        tfdeeprec=("--model", "mf", "--batch-size", "256", "--optimizer", "adam",
+                   "--learning-rate", "0.003", "--model-arg", "l2=0.0001"),
+        surprise=Peer("SVD", {"n_factors": 64})),
+    Row("SVD++", "rating", surprise=Peer("SVDpp", {"n_factors": 64, "cache_ratings": True}),
+        default=True),
+    # sequences: peers only
+    Row("GRU4Rec", "sequence", recbole=Peer("GRU4Rec")),
+    Row("SASRec", "sequence", recbole=Peer("SASRec")),
+    Row("BERT4Rec", "sequence", recbole=Peer("BERT4Rec")),
+    # CTR: peers only
+    Row("FM", "ctr", recbole=Peer("FM")),
+    Row("DeepFM", "ctr", recbole=Peer("DeepFM")),
+    Row("xDeepFM", "ctr", recbole=Peer("xDeepFM")),
+    Row("DCN", "ctr", recbole=Peer("DCN")),
+    Row("DCNV2", "ctr", recbole=Peer("DCNV2")),
+    Row("WideDeep", "ctr", recbole=Peer("WideDeep")),
+    Row("AutoInt", "ctr", recbole=Peer("AutoInt")),
 ]
 
-# Rating models: `tfdeeprec train --task rating` beside Surprise, RMSE over every test row.
-RATING_ROWS = [
-    {"name": "biased MF / SVD",
-     "tfdeeprec": ["--model", "mf", "--task", "rating", "--split", "user_ratio",
-                   "--batch-size", "256", "--optimizer", "adam", "--learning-rate", "0.003",
-                   "--model-arg", "l2=0.0001"],
-     "surprise": {"model": "SVD", "config": {"n_factors": 64, "n_epochs": 20}}},
-]
+# Each side: the runner script in bench/peers/ (None: `tfdeeprec train`) and how its label
+# reads its version from the result.
+SIDES = {
+    "tfdeeprec": (None, lambda r: "tfdeeprec"),
+    "recbole": ("recbole_run.py", lambda r: f"RecBole {r['versions']['recbole']}"),
+    "implicit": ("implicit_run.py", lambda r: f"implicit {r['versions']['implicit']}"),
+    "surprise": ("surprise_run.py", lambda r: f"Surprise {r['versions']['surprise']}"),
+}
+
+
 
 
 def main() -> None:
@@ -61,73 +300,108 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="ml-100k RecBole folder (default: "
                         "$TFDEEPREC_ML100K, else ../shared/data/fetch_ml100k.sh)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--epochs", type=int, default=EPOCHS,
+                        help=f"epochs of rows without fixed ones (default {EPOCHS})")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="every row (hours)")
+    which.add_argument("--only", default=None, metavar="NAME[,NAME]",
+                       help="these rows only; writes nothing unless --write")
+    writing = parser.add_mutually_exclusive_group()
+    writing.add_argument("--no-write", action="store_true")
+    writing.add_argument("--write", action="store_true", help="write even with --only")
+    parser.add_argument("--list", action="store_true", help="list the rows and exit")
     args = parser.parse_args()
+    check_rows()
+    if args.list:
+        for row in ROWS:
+            sides = ["tfdeeprec"] * (row.tfdeeprec is not None) + list(row.peers())
+            when = "default" if row.runs_by_default() else "--all"
+            print(f"{row.name:18} {row.protocol:9} {when:8} " + ", ".join(sides))
+        return
+    rows = select_rows(args)
+    write = args.write or not (args.no_write or args.only)
     data = args.data or os.environ.get("TFDEEPREC_ML100K") or fetch_ml100k()
-    recbole, surprise = (subprocess.run(
-        ["bash", str(ROOT / "bench" / "peers" / "setup.sh"), peer], capture_output=True,
-        text=True, check=True).stdout.strip() for peer in ("recbole", "surprise"))
+    pythons = {side: setup_peer(side) for side in SIDES if side != "tfdeeprec"
+               and any(getattr(row, side) is not None for row in rows)}
     work = Path(tempfile.mkdtemp(prefix="peers-"))
-    # In a process of its own: this one stays small (no TensorFlow), so the peak memory of
-    # each side's process (started from here) is its own.
-    split = Path(subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "peers" / "split_files.py"), data,
-         str(work / "data"), "--name", "ml100k"], capture_output=True, text=True,
-        check=True).stdout.strip().splitlines()[-1])
-    results = []
-    for row in ROWS:
-        ours = run_tfdeeprec(row, data, work, args.threads, args.epochs, split)
-        theirs = run_recbole(row, recbole, work, args.threads, args.epochs)
-        results.append({"name": row["name"], "tfdeeprec": ours, "recbole": theirs})
-        print(f"{row['name']}: tfdeeprec NDCG@10 {ours['test']['ndcg@10']:.4f}, "
-              f"RecBole {theirs['test']['ndcg@10']:.4f}")
-    ratings = []
-    for row in RATING_ROWS:
-        ours = run_tfdeeprec(row, data, work, args.threads, 20, split)
-        theirs = run_peer("surprise_run.py", surprise, work, {
-            "model": row["surprise"]["model"], "data_path": str(work / "data"),
-            "dataset": "ml100k", "config": row["surprise"]["config"]})
-        ratings.append({"name": row["name"], "tfdeeprec": ours, "surprise": theirs})
-        print(f"{row['name']}: tfdeeprec RMSE {ours['test']['rmse']:.4f}, "
-              f"Surprise {theirs['test']['rmse']:.4f}")
-    table = markdown_table(
-        ["model", "side", "NDCG@10", "Recall@10", "epochs", "train s/epoch",
-         "validation s/epoch", "total s", "peak RSS MiB"],
-        [[r["name"], side, f"{s['test']['ndcg@10']:.4f}", f"{s['test']['recall@10']:.4f}",
-          s["epochs"], f"{statistics.median(s['train_epoch_seconds']):.2f}",
-          f"{statistics.median(s['valid_epoch_seconds']):.2f}", f"{s['total_seconds']:.1f}",
-          f"{s['peak_rss_mib']:.0f}"]
-         for r in results for side, s in (("tfdeeprec", r["tfdeeprec"]),
-                                          ("RecBole 1.2.1", r["recbole"]))])
-    table += (f"\n\nml-100k, per-user 8:1:1 split (seed 0) written once and read by both "
-              f"sides; full ranking, training (and for test, validation) items excluded; "
-              f"{args.epochs} epochs at most, {args.threads} thread(s), one process per "
-              "side. Medians over epochs; a tfdeeprec epoch's validation is its per-epoch "
-              "full-ranking NDCG, RecBole's its `valid_metric` pass. Both sides are far "
-              "from converged at 8 epochs: this compares speed and early quality, not "
-              "final quality.")
-    table += "\n\n" + markdown_table(
-        ["rating model", "side", "RMSE", "MAE", "RMSE (known rows)", "epochs", "total s",
-         "peak RSS MiB"],
-        [[r["name"], side, f"{s['test']['rmse']:.4f}", f"{s['test']['mae']:.4f}",
-          f"{s['test']['rmse_known']:.4f}", s["epochs"], f"{s['total_seconds']:.1f}",
-          f"{s['peak_rss_mib']:.0f}"]
-         for r in ratings for side, s in (("tfdeeprec", r["tfdeeprec"]),
-                                          ("Surprise 1.1.5", r["surprise"]))])
-    table += ("\n\nRatings: the same split's ratings; RMSE and MAE over all "
-              f"{ratings[0]['tfdeeprec']['test']['rows']} test rows, of which "
-              f"{ratings[0]['tfdeeprec']['test']['cold_rows']} have an item unseen in "
-              "training (tfdeeprec: the documented fallback, the user's mean; Surprise: "
-              "the global mean plus the biases it has). tfdeeprec stops early on "
-              "validation RMSE (at most 20 epochs); Surprise's SVD runs its 20 epochs. "
-              "Not yet: the FLOP-limit fractions and the other peers of [2/7].")
+    began = time.perf_counter()
+    limit = measure_flop_limit(args.threads)
+    print(f"matmul limit at {args.threads} thread(s): {limit['gflops_float32']} GFLOP/s "
+          f"float32, {limit['gflops_bfloat16']} bfloat16", flush=True)
+    splits = {}
+    results, failed = [], []
+    for row in rows:
+        protocol = PROTOCOLS[row.protocol]
+        if protocol.split_args not in splits:
+            splits[protocol.split_args] = write_split(data, work, protocol.split_args,
+                                                      len(splits))
+        split = splits[protocol.split_args]
+        epochs = row.epochs or protocol.epochs or args.epochs
+        sides = {}
+        if row.tfdeeprec is not None:
+            sides["tfdeeprec"] = guarded(failed, row, "tfdeeprec", run_tfdeeprec, row,
+                                         protocol, data, work, args.threads, epochs, split)
+        for side, peer in row.peers().items():
+            sides[side] = guarded(failed, row, side, run_peer, side, pythons[side], work,
+                                  row, peer, split, args.threads, epochs)
+        for s in sides.values():  # the table's medians, kept in the JSON beside the lists
+            if "error" not in s:
+                s.update({f"median_{kind}_epoch_seconds": statistics.median(values)
+                          if (values := s[f"{kind}_epoch_seconds"]) else None
+                          for kind in ("train", "valid")})
+        for side, s in sides.items():
+            add_flops(s, row, side, split_sizes(split), limit)
+        results.append({"name": row.name, "protocol": row.protocol, "epochs": epochs,
+                        "sides": sides})
+        print(f"{row.name}: " + "; ".join(
+            f"{label(side, s)} " + (", ".join(f"{col} {s['test'][key]:.4f}" for col, key
+                                              in protocol.metrics)
+                                    if "error" not in s else "FAILED")
+            for side, s in sides.items()), flush=True)
+    seconds = time.perf_counter() - began
+    table = tables(results, args.threads, limit)
     print(table)
-    if not args.no_write:
-        command = "`.venv/bin/python bench/peers_ml100k.py`"
+    print(f"\n{len(rows)} rows in {seconds:.0f} s")
+    if failed:  # a table with failed sides never replaces the README's
+        (work / "results.json").write_text(json.dumps(results, indent=2))
+        raise SystemExit(f"failed: {', '.join(failed)}; nothing written (logs in "
+                         f"{work / 'logs'}, results in {work / 'results.json'})")
+    if write:
+        command = " ".join([".venv/bin/python bench/peers_ml100k.py"]
+                           + ["--all"] * args.all + [f"--only {args.only}"] * bool(args.only)
+                           + [f"--threads {args.threads}"] * (args.threads != 1)
+                           + [f"--epochs {args.epochs}"] * (args.epochs != EPOCHS))
         write_result("peers_ml100k", {"threads": args.threads, "epochs": args.epochs,
-                                      "rows": results, "rating_rows": ratings}, table,
-                     command.strip("`"))
+                                      "seconds": seconds, "flop_limit": limit,
+                                      "rows": results}, table, command)
+
+
+def check_rows() -> None:
+    """Every row names a protocol, a side that can run it, and a name of its own."""
+    names = [row.name.lower() for row in ROWS]
+    if len(set(names)) != len(names) or any("," in name for name in names):
+        raise SystemExit("row names must be distinct and have no comma")
+    for row in ROWS:
+        if row.protocol not in PROTOCOLS:
+            raise SystemExit(f"{row.name}: no protocol {row.protocol!r}")
+        if row.tfdeeprec is not None and PROTOCOLS[row.protocol].tfdeeprec_args is None:
+            raise SystemExit(f"{row.name}: tfdeeprec has no {row.protocol!r} protocol yet")
+        if row.tfdeeprec is None and not row.peers():
+            raise SystemExit(f"{row.name}: no side runs it")
+
+
+def select_rows(args) -> list[Row]:
+    if args.all:
+        return list(ROWS)
+    if args.only:
+        by_name = {row.name.lower(): row for row in ROWS}
+        wanted = [name.strip().lower() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in by_name]
+        if unknown:
+            raise SystemExit(f"no row named {', '.join(unknown)}; rows: "
+                             f"{', '.join(row.name for row in ROWS)}")
+        return [by_name[name] for name in wanted]
+    return [row for row in ROWS if row.runs_by_default()]
 
 
 def fetch_ml100k() -> str:
@@ -139,43 +413,97 @@ def fetch_ml100k() -> str:
                           check=True).stdout.strip()
 
 
-def run_tfdeeprec(row, data, work, threads, epochs, split) -> dict:
+def setup_peer(side: str) -> str:
+    """The peer's Python, its venv made by ``bench/peers/setup.sh`` the first time."""
+    return subprocess.run(["bash", str(PEERS_DIR / "setup.sh"), side], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+def write_split(data, work: Path, split_args: tuple, number: int) -> Path:
+    """The protocol's split files (in a process of its own: this one stays small, no
+    TensorFlow, so each side's process, started from here, has its own peak memory)."""
+    out = work / f"data{number}"
+    return Path(subprocess.run(
+        [sys.executable, str(PEERS_DIR / "split_files.py"), data, str(out),
+         "--name", "ml100k", *split_args], capture_output=True, text=True,
+        check=True).stdout.strip().splitlines()[-1])
+
+
+def guarded(failed: list, row: Row, side: str, run, *args) -> dict:
+    """``run(*args)``, or ``{"error": ...}`` when the side failed (the others still run)."""
+    try:
+        return run(*args)
+    except (subprocess.CalledProcessError, SameSplitError, OSError, KeyError,
+            ValueError) as error:
+        failed.append(f"{row.name} ({side})")
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def label(side: str, result: dict) -> str:
+    return side if "error" in result else SIDES[side][1](result)
+
+
+def log_file(work: Path, row: Row, side: str) -> Path:
+    (work / "logs").mkdir(exist_ok=True)
+    return work / "logs" / f"{row.name.replace('/', '_').replace(' ', '_')}.{side}.log"
+
+
+def run_tfdeeprec(row: Row, protocol: Protocol, data, work: Path, threads: int, epochs: int,
+                  split: Path) -> dict:
     """``tfdeeprec train`` as a user runs it; its run folder's metrics.json."""
-    out = work / "runs" / row["name"]
+    out = work / "runs" / row.name.replace("/", "_")
+    arguments = [*protocol.tfdeeprec_args, *row.tfdeeprec]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    subprocess.run([str(ROOT / ".venv" / "bin" / "tfdeeprec"), "train", *row["tfdeeprec"],
-                    "--data", data, "--epochs", str(epochs), "--threads", str(threads),
-                    "--out", str(out)], check=True, env=env, stdout=subprocess.DEVNULL)
+    with open(log_file(work, row, "tfdeeprec"), "w") as log:
+        subprocess.run([str(ROOT / ".venv" / "bin" / "tfdeeprec"), "train", *arguments,
+                        "--data", data, "--epochs", str(epochs), "--threads", str(threads),
+                        "--out", str(out)], check=True, env=env, stdout=log,
+                       stderr=subprocess.STDOUT)
     check_same_training_pairs(out, split)
     summary = json.loads((out / "metrics.json").read_text())
-    epochs_run = summary["epoch_seconds"]
-    valid = summary["validation_seconds"] or [0.0] * len(epochs_run)  # none: rating runs
-    return {"test": summary["metrics"]["test"], "valid": summary["metrics"]["valid"],
-            "epochs": summary["epochs"],
-            "train_epoch_seconds": [e - v for e, v in zip(epochs_run, valid)],
-            "valid_epoch_seconds": valid, "total_seconds": summary["seconds"],
-            "peak_rss_mib": summary["peak_rss_mib"], "threads": threads,
-            "command": ["tfdeeprec", "train", *row["tfdeeprec"], "--epochs", str(epochs)]}
+    epoch_seconds = summary["epoch_seconds"]
+    valid = summary["validation_seconds"]
+    result = {"test": summary["metrics"]["test"], "valid": summary["metrics"]["valid"],
+              "epochs": summary["epochs"],
+              "train_epoch_seconds": [e - v for e, v in zip(epoch_seconds, valid)]
+              if valid else list(epoch_seconds),
+              "valid_epoch_seconds": valid, "total_seconds": summary["seconds"],
+              "peak_rss_mib": summary["peak_rss_mib"], "threads": threads,
+              "versions": {"tfdeeprec": summary.get("tfdeeprec_version"),
+                           "tensorflow": summary.get("tensorflow_version")},
+              "command": ["tfdeeprec", "train", *arguments, "--epochs", str(epochs)]}
+    if epoch_seconds and not valid:
+        result["valid_in_train"] = True  # rating runs: Keras' validation RMSE, in the epoch
+    return result
 
 
-def run_recbole(row, python, work, threads, epochs) -> dict:
-    return run_peer("recbole_run.py", python, work, {
-        "model": row["recbole"]["model"], "data_path": str(work / "data"),
-        "dataset": "ml100k", "threads": threads, "checkpoint_dir": str(work / "saved"),
-        "config": {**row["recbole"]["config"], "epochs": epochs, "stopping_step": 10}})
+def run_peer(side: str, python: str, work: Path, row: Row, peer: Peer, split: Path,
+             threads: int, epochs: int) -> dict:
+    """The side's ``bench/peers/`` runner with the peer's own Python; its result JSON."""
+    request = {"model": peer.model, "protocol": row.protocol, "data_path": str(split.parent),
+               "dataset": split.name, "threads": threads, "epochs": epochs, "seed": 0,
+               "config": peer.config}
+    if side == "recbole":
+        request.update(seed=2020, checkpoint_dir=str(work / "saved"),
+                       config={**peer.config, "epochs": epochs, "stopping_step": 10})
+    stem = work / "requests" / f"{row.name.replace('/', '_').replace(' ', '_')}.{side}"
+    stem.parent.mkdir(exist_ok=True)
+    stem.with_suffix(".request.json").write_text(json.dumps(request))
+    with open(log_file(work, row, side), "w") as log:
+        subprocess.run([python, str(PEERS_DIR / SIDES[side][0]),
+                        str(stem.with_suffix(".request.json")),
+                        str(stem.with_suffix(".result.json"))], check=True, cwd=work,
+                       stdout=log, stderr=subprocess.STDOUT)
+    return json.loads(stem.with_suffix(".result.json").read_text())
 
 
-def run_peer(script, python, work, request) -> dict:
-    """``script`` of ``bench/peers/`` with the peer's own Python; its result JSON."""
-    (work / "request.json").write_text(json.dumps(request))
-    subprocess.run([python, str(ROOT / "bench" / "peers" / script),
-                    str(work / "request.json"), str(work / "result.json")], check=True,
-                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads((work / "result.json").read_text())
+class SameSplitError(Exception):
+    pass
 
 
 def check_same_training_pairs(run_dir: Path, split: Path) -> None:
-    """The (user, item) training pairs tfdeeprec saved equal the split file's."""
+    """The (user, item) training pairs tfdeeprec saved equal the split file's (for item-list
+    files: the targets plus each user's first item, the one-item list)."""
     import numpy as np
 
     users = json.loads((run_dir / "user_vocab.json").read_text())["tokens"]
@@ -183,11 +511,63 @@ def check_same_training_pairs(run_dir: Path, split: Path) -> None:
     with np.load(run_dir / "train.npz") as arrays:
         ours = sorted(((["[OOV]"] + users)[u], (["[OOV]"] + items)[i])
                       for u, i in zip(arrays["user"], arrays["item"]))
-    lines = (split / "ml100k.train.inter").read_text().splitlines()[1:]
-    theirs = sorted(tuple(line.split("\t")[:2]) for line in lines)
-    if ours != theirs:
-        raise SystemExit(f"the split files and `tfdeeprec train` disagree on the training "
-                         f"pairs ({len(ours)} vs {len(theirs)})")
+    lines = (split / f"{split.name}.train.inter").read_text().splitlines()
+    theirs = [tuple(line.split("\t")[:2]) for line in lines[1:]]
+    if lines[0].endswith("item_id_list:token_seq"):
+        theirs += [(fields[0], fields[4]) for fields in (line.split("\t") for line in lines[1:])
+                   if " " not in fields[4]]
+    if ours != sorted(theirs):
+        raise SameSplitError(f"the split files and `tfdeeprec train` disagree on the "
+                             f"training pairs ({len(ours)} vs {len(theirs)})")
+
+
+def tables(results: list, threads: int, limit: dict) -> str:
+    """One table per protocol run, each side of each row a line, then the protocol's note."""
+    out = []
+    for name, protocol in PROTOCOLS.items():
+        rows = [r for r in results if r["protocol"] == name]
+        if not rows:
+            continue
+        header = ["model", "side", *(col for col, _ in protocol.metrics), "epochs",
+                  "train s/epoch", "validation s/epoch", "total s", "peak RSS MiB",
+                  *FLOP_HEADERS]
+        lines = []
+        for r in rows:
+            row = next(row for row in ROWS if row.name == r["name"])
+            for side, s in r["sides"].items():
+                if "error" in s:
+                    lines.append([r["name"], side, "failed"] + [""] * (len(header) - 3))
+                    continue
+                lines.append([r["name"], label(side, s),
+                              *(f"{s['test'][key]:.4f}" for _, key in protocol.metrics),
+                              s["epochs"],
+                              fmt_seconds(s["median_train_epoch_seconds"], "closed form"),
+                              fmt_seconds(s["median_valid_epoch_seconds"],
+                                          "in train" if s.get("valid_in_train") else "none"),
+                              f"{s['total_seconds']:.1f}", f"{s['peak_rss_mib']:.0f}",
+                              *flop_cells(row, side, s)])
+        fixed = sorted({r["epochs"] for r in rows})
+        note = (f" At most {'/'.join(map(str, fixed))} epochs, {threads} thread(s), one "
+                "process per side; medians over epochs.")
+        if name != "rating" and max(fixed) < 20:
+            note += (" So few epochs leave the trained models far from converged: this "
+                     "compares speed and early quality, not final quality.")
+        for r in rows:
+            row = next(row for row in ROWS if row.name == r["name"])
+            note += f" {row.name}: {row.note}" if row.note else ""
+        out.append(markdown_table(header, lines) + "\n\n" + protocol.text + note)
+    out.append(
+        f"GFLOP/s: the model's matmul FLOPs of an epoch (`bench/flops.py`: forward and "
+        f"backward for training, every validation (user, item) pair for validation, as "
+        f"each side computes it) over its median seconds; the limit is the best float32 "
+        f"2048 x 2048 matmul through TensorFlow at {threads} thread(s), measured in this "
+        f"run: {limit['gflops_float32']} GFLOP/s (bfloat16: {limit['gflops_bfloat16']}; "
+        f"CPU flags: {', '.join(limit['cpu_flags']) or 'none read'}).")
+    return "\n\n".join(out)
+
+
+def fmt_seconds(value, empty: str) -> str:
+    return empty if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 # Makes a peer's own virtual environment under bench/peers/.venvs/PEER (never shared with
 # tfdeeprec's: RecBole 1.2.1 needs numpy<2). Prints its Python. Idempotent.
 #
-#   bash bench/peers/setup.sh recbole | surprise
+#   bash bench/peers/setup.sh recbole | surprise | implicit
 #
 # RecBole: CPU torch 2.13.0 (the file pip finds on this machine's disk), then recbole 1.2.1
 # with the pins it still needs (see ../shared/PEERS.md). Surprise: scikit-surprise 1.1.5.
+# implicit: implicit 0.7.3 (a binary wheel; CPU only).
 set -euo pipefail
-peer="${1:?usage: setup.sh recbole|surprise}"
+peer="${1:?usage: setup.sh recbole|surprise|implicit}"
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venvs/$peer"
 python="${PYTHON:-python3}"
@@ -20,6 +21,8 @@ if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.installed" ]; then
         'scikit-learn<1.6' >&2 ;;
     surprise)
       "$venv/bin/pip" install -q scikit-surprise==1.1.5 >&2 ;;
+    implicit)
+      "$venv/bin/pip" install -q implicit==0.7.3 >&2 ;;
     *) echo "unknown peer: $peer" >&2; exit 2 ;;
   esac
   touch "$venv/.installed"

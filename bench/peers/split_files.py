@@ -1,43 +1,100 @@
 """Writes one tfdeeprec split as RecBole atomic files, so a peer trains and tests on it.
 
-    python bench/peers/split_files.py DATA OUT [--split user_ratio] [--seed 0]
+    python bench/peers/split_files.py DATA OUT [--split user_ratio] [--seed 0] [--name NAME]
+        [--item-lists 50] [--drop-rating 3] [--features] [--sample-users N]
 
 writes ``OUT/NAME/NAME.{train,valid,test}.inter`` (``user_id:token item_id:token
 rating:float timestamp:float``, tab-separated) from ``prepare_data`` with the same
 arguments ``tfdeeprec train`` uses, and prints the folder. RecBole reads them with
 ``benchmark_filename: [train, valid, test]``.
+
+Options for the other protocols:
+
+* ``--item-lists N`` (sequential models, with ``--split leave_one_out``): RecBole does not
+  augment pre-split files, so each row also carries ``item_id_list:token_seq``, the user's
+  previous items (at most the last N, oldest first): every training item after the first
+  is a target with the training items before it, the validation item has the user's
+  training items, the test item the training and validation items. The order is by
+  timestamp (ties: as the split's rows come).
+* ``--drop-rating R`` (CTR models): rows rated R are left out of every part after the
+  split (RecBole's ``val_interval`` would drop them before splitting, but with
+  pre-split files it loses the files' boundaries).
+* ``--features``: copies DATA's ``*.user`` and ``*.item`` files as ``NAME.user`` and
+  ``NAME.item`` (side features for context models).
+* ``--sample-users N``: keeps N users (seeded) before splitting, for quick peer checks;
+  such a split is not what ``tfdeeprec train`` makes on DATA.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float"
+LIST_HEADER = "\titem_id_list:token_seq"
 
 
 def write_split(data, out, *, split="user_ratio", ratios=(0.8, 0.1, 0.1), seed=0,
-                name="split") -> Path:
+                name="split", item_lists=None, drop_rating=None, features=False,
+                sample_users=None) -> Path:
+    import numpy as np
+
     import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
     from tfdeeprec.data import load_interactions, prepare_data
 
     frame = load_interactions(data)
+    if sample_users:
+        df = frame.interactions
+        users = np.sort(df["user_id"].unique())
+        keep = np.random.default_rng(seed).choice(users, min(sample_users, len(users)),
+                                                  replace=False)
+        frame = frame.with_interactions(df[df["user_id"].isin(keep)].reset_index(drop=True))
     prepared = prepare_data(frame, split=split, ratios=ratios, seed=seed)
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
+    parts = {}
     for part, frame_part in zip(("train", "valid", "test"), prepared.split):
         df = frame_part.interactions
-        rating = df["rating"] if "rating" in df else 1.0
-        stamp = df["timestamp"] if "timestamp" in df else 0
+        rows = list(zip(df["user_id"].astype(str),
+                        df["item_id"].astype(str),
+                        df["rating"] if "rating" in df else [1.0] * len(df),
+                        df["timestamp"] if "timestamp" in df else [0] * len(df)))
+        parts[part] = rows
+    history = {}  # user -> items so far, in time order (item lists only)
+    for part in ("train", "valid", "test"):
+        rows = parts[part]
+        lines = []
+        if item_lists:
+            rows = sorted(rows, key=lambda r: (r[0], r[3]))  # stable: ties keep row order
+        for user, item, rating, stamp in rows:
+            if drop_rating is not None and float(rating) == float(drop_rating):
+                continue
+            line = f"{user}\t{item}\t{rating}\t{stamp}"
+            if item_lists:
+                seen = history.setdefault(user, [])
+                if seen:
+                    lines.append(line + "\t" + " ".join(seen[-item_lists:]))
+                if part == "train":
+                    seen.append(item)
+            else:
+                lines.append(line)
+        if item_lists and part == "valid":
+            for user, item, *_ in rows:
+                history[user].append(item)
         with open(folder / f"{name}.{part}.inter", "w") as f:
-            f.write(HEADER)
-            for row in zip(df["user_id"], df["item_id"], df.assign(r=rating)["r"],
-                           df.assign(t=stamp)["t"]):
-                f.write("\t".join(str(v) for v in row) + "\n")
+            f.write(HEADER + (LIST_HEADER if item_lists else "") + "\n")
+            f.writelines(line + "\n" for line in lines)
+    if features:
+        for kind in ("user", "item"):
+            found = sorted(Path(data).glob(f"*.{kind}"))
+            if not found:
+                raise SystemExit(f"--features: no *.{kind} file in {data}")
+            shutil.copyfile(found[0], folder / f"{name}.{kind}")
     return folder
 
 
@@ -48,8 +105,14 @@ def main(argv=None) -> int:
     parser.add_argument("--split", default="user_ratio")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--name", default="split")
+    parser.add_argument("--item-lists", type=int, default=None, metavar="N")
+    parser.add_argument("--drop-rating", type=float, default=None, metavar="R")
+    parser.add_argument("--features", action="store_true")
+    parser.add_argument("--sample-users", type=int, default=None, metavar="N")
     args = parser.parse_args(argv)
-    print(write_split(args.data, args.out, split=args.split, seed=args.seed, name=args.name))
+    print(write_split(args.data, args.out, split=args.split, seed=args.seed, name=args.name,
+                      item_lists=args.item_lists, drop_rating=args.drop_rating,
+                      features=args.features, sample_users=args.sample_users))
     return 0
 
 

@@ -8,4 +8,5 @@ from tfdeeprec.layers.pair_dense import PairDense
 from tfdeeprec.layers.rating_clip import RatingClip
 from tfdeeprec.layers.scalar_bias import ScalarBias
 
-__all__ = ["CrossedLinear", "FeatureLookup", "LastItem", "MLP", "RatingClip", "ScalarBias"]
+__all__ = ["CrossedLinear", "FeatureLookup", "LastItem", "MLP", "PairDense", "RatingClip",
+           "ScalarBias"]
