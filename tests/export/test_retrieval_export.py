@@ -18,7 +18,7 @@ from tfdeeprec.data import (build_vocabularies, encode, make_synthetic_ratings,
                             split_by_user_ratio)
 from tfdeeprec.export import ExportVerificationError, check_plain_tf, read_metadata
 from tfdeeprec.export import retrieval_exporter
-from tfdeeprec.export.retrieval_exporter import export_retrieval
+from tfdeeprec.export.retrieval_exporter import export_retrieval, tuning_and_held_out_users
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.two_tower import build_two_tower, sampling_probabilities, tower_embeddings
 
@@ -353,9 +353,13 @@ def test_tree_leaves_to_search_are_tuned_on_the_served_top_10(exported, tmp_path
                              scann_options={"num_leaves": 16, "target_recall": 0.98})
     retrieval = read_metadata(paths["scann"])["retrieval"]
     params = retrieval["scann_parameters"]
-    curve = {int(c): r for c, r in params["tuning"]["recall_at_10"].items()}
+    curve = {int(c): r for c, r in params["tuning"]["recall_at_10_tuning_users"].items()}
     chosen = params["num_leaves_to_search"]
     assert params["num_leaves"] == 16 and chosen == max(curve)
     assert curve[chosen] >= 0.98 or chosen == 16
     assert all(r < 0.98 for c, r in curve.items() if c < chosen)
-    assert retrieval["scann_recall_at_10"] == curve[chosen]
+    # The recall reported is measured on users that took no part in the choice.
+    assert retrieval["scann_recall_at_10"] == params["tuning"]["recall_at_10_held_out_users"]
+    tuning, held_out = tuning_and_held_out_users(exported.users)
+    assert not set(tuning.numpy().tolist()) & set(held_out.numpy().tolist())
+    assert len(tuning.numpy()) + len(held_out.numpy()) == len(exported.users) - 1

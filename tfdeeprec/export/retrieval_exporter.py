@@ -184,29 +184,49 @@ def scann_agreement(exact: RetrievalServingModule, approximate: RetrievalServing
 def tune_leaves_to_search(exact: RetrievalServingModule, approximate: RetrievalServingModule,
                           user_vocab: Vocabulary, target_recall: float = TARGET_RECALL) -> float:
     """Sets the ScaNN index's leaves to search to the smallest power of two (or all leaves)
-    whose served top 10 reaches ``target_recall`` against ``exact``.
+    whose served top 10 reaches ``target_recall`` against ``exact`` on the tuning users.
 
-    Returns the recall@10 reached (:func:`scann_agreement` at that setting). The exact
-    answers are computed once; the curve measured is kept in
-    ``index.parameters["tuning"]``.
+    The users are split in two seeded halves (:func:`tuning_and_held_out_users`): the
+    setting is chosen on the first and the recall@10 returned is measured on the other,
+    held-out half, so it is not flattered by the choice. The curve measured on the tuning
+    users and the held-out recall are kept in ``index.parameters["tuning"]``.
     """
     index = approximate.index
     leaves = index.parameters["num_leaves"]
     counts = sorted({min(2 ** i, leaves) for i in range(int(math.log2(leaves)) + 2)})
-    user_ids = _agreement_users(user_vocab, AGREEMENT_USERS, 0)
-    want = _top_ids(exact, user_ids, 10)
+    tuning, held_out = tuning_and_held_out_users(user_vocab)
+    want = _top_ids(exact, tuning, 10)
     curve = {}
     for count in counts:
         index.num_leaves_to_search.assign(count)
-        curve[count] = _recall(want, _top_ids(approximate, user_ids, 10))
+        curve[count] = _recall(want, _top_ids(approximate, tuning, 10))
         if curve[count] >= target_recall:
             break
     index.parameters["num_leaves_to_search"] = count
+    recall = _recall(_top_ids(exact, held_out, 10), _top_ids(approximate, held_out, 10))
     index.parameters["tuning"] = {
-        "target_recall": target_recall, "recall_at_10": curve,
-        "measured_on": f"`recommend` top 10, seen items excluded, up to {AGREEMENT_USERS} "
-                       "training users, against the brute-force export"}
-    return curve[count]
+        "target_recall": target_recall, "recall_at_10_tuning_users": curve,
+        "recall_at_10_held_out_users": recall,
+        "measured_on": f"`recommend` top 10, seen items excluded, against the brute-force "
+                       f"export; {int(tuning.shape[0])} tuning users chose the setting, "
+                       f"{int(held_out.shape[0])} other users measured it"}
+    return recall
+
+
+def tuning_and_held_out_users(user_vocab: Vocabulary, max_users: int = AGREEMENT_USERS,
+                              seed: int = 0) -> tuple[tf.Tensor, tf.Tensor]:
+    """Two disjoint, seeded halves of the known users (each at most ``max_users``), as
+    string IDs: the first tunes ScaNN at export, the second measures it.
+
+    >>> from tfdeeprec.data import Vocabulary
+    >>> tune, held_out = tuning_and_held_out_users(Vocabulary([str(u) for u in range(10)]))
+    >>> int(tune.shape[0]), int(held_out.shape[0])
+    (5, 5)
+    """
+    users = np.random.default_rng(seed).permutation(np.arange(1, len(user_vocab)))
+    half = (len(users) + 1) // 2
+    parts = users[:min(half, max_users)], users[half:half + max_users]
+    return tuple(tf.constant(user_vocab.ids_of(np.sort(part)).astype(str)) for part in parts)
 
 
 def _agreement_users(user_vocab: Vocabulary, max_users: int, seed: int) -> tf.Tensor:
