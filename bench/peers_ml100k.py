@@ -21,7 +21,7 @@ training pairs ``tfdeeprec train`` saved are exactly those of the file. Each sid
 its own process and virtual environment (``bench/peers/setup.sh recbole|implicit|
 surprise``); peak memory is each process's own.
 
-Which rows run. By default (``make bench-peers``: about 4 minutes at 1 thread, plus the
+Which rows run. By default (``make bench-peers``: about 10 minutes at 1 thread, plus the
 peers' one-time installs) the rows both sides have plus the cheap peer-only ones
 (``default=True``). ``--all`` runs every row: at 1 thread and 8 epochs about 2 to 3 hours,
 almost all of it the three sequential models (a full softmax over every training
@@ -217,23 +217,29 @@ ROWS = [
     # ranking: both sides
     Row("NeuMF", "ranking",
         tfdeeprec=("--model", "neumf", "--num-negatives", "1", "--batch-size", "1024",
-                   "--optimizer", "adam", "--model-arg", "dropout_rate=0.1"),
+                   "--optimizer", "adam", "--model-arg", "dropout_rate=0.1",
+                   "--config", str(PEERS_DIR / "recbole_stopping.yaml")),
         recbole=Peer("NeuMF", {
             "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1},
             "train_batch_size": 2048, "learning_rate": 0.001, "dropout_prob": 0.1,
             "mf_embedding_size": 64, "mlp_embedding_size": 64,
             "mlp_hidden_size": [128, 64]}),
-        flops=neumf_flops({"tfdeeprec": 1, "recbole": 1}),
+        flops=neumf_flops({"tfdeeprec": 1, "recbole": 1}), epochs=30,
         note="the same settings on both sides (RecBole's defaults): Adam, learning rate "
              "1e-3, one uniform negative per positive, batches of 1024 positives and "
-             "their negatives (RecBole's `train_batch_size` counts both), dropout 0.1."),
+             "their negatives (RecBole's `train_batch_size` counts both), dropout 0.1 on "
+             "the input of each MLP layer, and RecBole's stopping rule (10 epochs without "
+             "a better validation NDCG@10, no learning-rate schedule; "
+             "`bench/peers/recbole_stopping.yaml`)."),
     Row("NeuMF (defaults)", "ranking",
         tfdeeprec=("--model", "neumf"), recbole=Peer("NeuMF"),
-        flops=neumf_flops({"tfdeeprec": 4, "recbole": 1}),
+        flops=neumf_flops({"tfdeeprec": 4, "recbole": 1}), epochs=30,
         note="each side as a user gets it with no settings: tfdeeprec's defaults "
              "(SparseAdam, 4 negatives per positive, 1024 positives per batch, no "
-             "dropout) against RecBole's (Adam, 1 negative, 2048 examples per batch, "
-             "dropout 0.1); the epochs differ in size, so compare quality, not seconds."),
+             "dropout, early stopping after 3 epochs without progress, the learning rate "
+             "halved after 2) against RecBole's (Adam, 1 negative, 2048 examples per "
+             "batch, dropout 0.1, stopping after 10); both capped at the same epochs. The "
+             "epochs differ in size, so compare quality, not seconds."),
     Row("BPR-MF", "ranking",
         tfdeeprec=("--model", "mf", "--loss", "bpr", "--batch-size", "1024",
                    "--optimizer", "adam"),
@@ -549,9 +555,12 @@ def tables(results: list, threads: int, limit: dict) -> str:
         fixed = sorted({r["epochs"] for r in rows})
         note = (f" At most {'/'.join(map(str, fixed))} epochs, {threads} thread(s), one "
                 "process per side; medians over epochs.")
-        if name != "rating" and max(fixed) < 20:
-            note += (" So few epochs leave the trained models far from converged: this "
-                     "compares speed and early quality, not final quality.")
+        short = [r["name"] for r in rows if r["epochs"] < 20 and any(
+            s.get("epochs", 0) > 1 for s in r["sides"].values())]
+        if name != "rating" and short:
+            note += (f" {', '.join(short)}: so few epochs leave the trained models far from "
+                     "converged, so those rows compare speed and early quality, not final "
+                     "quality.")
         for r in rows:
             row = next(row for row in ROWS if row.name == r["name"])
             note += f" {row.name}: {row.note}" if row.note else ""

@@ -86,3 +86,19 @@ class TestCrossedLinear:
             CrossedLinear(0, 3)
         layer = CrossedLinear(2, 3, kernel_regularizer="l2")
         assert CrossedLinear.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_mlp_dropout_first_drops_the_input_of_each_layer():
+    from tfdeeprec.layers import MLP
+
+    mlp = MLP((4,), dropout_rate=0.5, dropout_first=True, activation=None)
+    x = np.ones((500, 8), "float32")
+    mlp(x)
+    kernel = np.ones((8, 4), "float32")
+    mlp.dense_layers[0].set_weights([kernel, np.zeros(4, "float32")])
+    out = mlp(x, training=True).numpy()
+    # Input dropout: each output is 2 * (kept inputs), an even number from 0 to 16,
+    # the same for all 4 units of a row; dropout after would zero units independently.
+    assert set(np.unique(out)) <= set(range(0, 17, 2))
+    assert np.all(out == out[:, :1])
+    assert MLP.from_config(mlp.get_config()).dropout_first

@@ -56,3 +56,13 @@ def test_bad_arguments_are_named(bad):
     kwargs = {"embedding_dim": 3, "units": 2, **bad}
     with pytest.raises(ValueError, match=next(iter(bad))):
         PairDense(4, 5, **kwargs)
+
+
+def test_dropout_drops_looked_up_rows_in_training_only():
+    layer = PairDense(4, 5, embedding_dim=64, units=3, dropout_rate=0.5, activation=None)
+    users, items = np.ones(200, np.int32), np.full(200, 2, np.int32)
+    inference = layer([users, items]).numpy()
+    np.testing.assert_allclose(inference, np.broadcast_to(inference[0], inference.shape))
+    trained = layer([users, items], training=True).numpy()
+    assert len({tuple(row) for row in trained.round(6)}) > 100  # a fresh mask per row
+    np.testing.assert_allclose(trained.mean(0), inference[0], atol=0.5 * np.abs(inference).max())

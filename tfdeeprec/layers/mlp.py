@@ -14,6 +14,8 @@ class MLP(keras.layers.Layer):
         hidden_units: widths of the hidden layers, e.g. ``(128, 64)``; non-empty.
         activation: activation of every hidden layer. Default ``"relu"``.
         dropout_rate: dropout after each hidden layer, in ``[0, 1)``. Default 0.
+        dropout_first: put the dropout before each Dense layer (on its input, as
+            RecBole's ``MLPLayers`` does) instead of after it. Default ``False``.
         kernel_initializer: Default ``"glorot_uniform"``.
         kernel_regularizer: Default ``None``.
 
@@ -31,7 +33,8 @@ class MLP(keras.layers.Layer):
     """
 
     def __init__(self, hidden_units=(128, 64), activation="relu", dropout_rate: float = 0.0,
-                 kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+                 kernel_initializer="glorot_uniform", kernel_regularizer=None,
+                 dropout_first: bool = False, **kwargs):
         super().__init__(**kwargs)
         hidden_units = tuple(int(u) for u in hidden_units)
         if not hidden_units or min(hidden_units) <= 0:
@@ -42,6 +45,7 @@ class MLP(keras.layers.Layer):
         self.hidden_units = hidden_units
         self.activation = keras.activations.get(activation)
         self.dropout_rate = float(dropout_rate)
+        self.dropout_first = bool(dropout_first)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.dense_layers = [
@@ -63,8 +67,10 @@ class MLP(keras.layers.Layer):
     def call(self, inputs, training=None):
         x = inputs
         for layer in self.dense_layers:
+            if self.dropout is not None and self.dropout_first:
+                x = self.dropout(x, training=training)
             x = layer(x)
-            if self.dropout is not None:
+            if self.dropout is not None and not self.dropout_first:
                 x = self.dropout(x, training=training)
         return x
 
@@ -77,6 +83,7 @@ class MLP(keras.layers.Layer):
             "hidden_units": list(self.hidden_units),
             "activation": keras.activations.serialize(self.activation),
             "dropout_rate": self.dropout_rate,
+            "dropout_first": self.dropout_first,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }

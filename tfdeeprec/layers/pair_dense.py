@@ -25,6 +25,8 @@ class PairDense(keras.layers.Layer):
         activation: Default ``"relu"``.
         l2: penalty on the looked-up rows, ``l2 * mean_over_batch(|p_u|^2)`` and the same
             for items (as ``Embedding(activity_regularizer=L2(l2))`` would add).
+        dropout_rate: dropout on the looked-up rows in training (dropout on the
+            concatenated input of Dense), in ``[0, 1)``. Default 0.
         stddev: the tables' normal initialiser. Default 0.01.
 
     Call arguments:
@@ -41,7 +43,8 @@ class PairDense(keras.layers.Layer):
     """
 
     def __init__(self, num_users: int, num_items: int, *, embedding_dim: int, units: int,
-                 activation="relu", l2: float = 0.0, stddev: float = 0.01, **kwargs):
+                 activation="relu", l2: float = 0.0, stddev: float = 0.01,
+                 dropout_rate: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.num_users, self.num_items = int(num_users), int(num_items)
         self.embedding_dim, self.units = int(embedding_dim), int(units)
@@ -50,6 +53,10 @@ class PairDense(keras.layers.Layer):
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
         if l2 < 0:
             raise ValueError(f"`l2` must be >= 0. Received: l2={l2}")
+        if not 0.0 <= dropout_rate < 1.0:
+            raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
+        self.dropout_rate = float(dropout_rate)
+        self.dropout = keras.layers.Dropout(dropout_rate) if dropout_rate else None
         self.activation = keras.activations.get(activation)
         self.l2, self.stddev = float(l2), float(stddev)
 
@@ -71,10 +78,12 @@ class PairDense(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
         super().build(input_shape)
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         users, items = inputs
-        user_part, user_penalty = self._project(self.user_embeddings, self.user_kernel, users)
-        item_part, item_penalty = self._project(self.item_embeddings, self.item_kernel, items)
+        user_part, user_penalty = self._project(self.user_embeddings, self.user_kernel, users,
+                                                training)
+        item_part, item_penalty = self._project(self.item_embeddings, self.item_kernel, items,
+                                                training)
         if self.l2:
             batch = tf.cast(tf.shape(users)[0], self.compute_dtype)
             self.add_loss(self.l2 * (user_penalty + item_penalty) / batch)
@@ -89,9 +98,12 @@ class PairDense(keras.layers.Layer):
         return tf.nn.bias_add(tf.matmul(self.item_embeddings[:num_items], self.item_kernel),
                               self.bias)
 
-    def _project(self, table, kernel, ids):
+    def _project(self, table, kernel, ids, training):
         rows = tf.gather(table, tf.cast(tf.reshape(ids, [-1]), tf.int32))
-        return tf.matmul(rows, kernel), (tf.reduce_sum(rows * rows) if self.l2 else None)
+        penalty = tf.reduce_sum(rows * rows) if self.l2 else None
+        if self.dropout is not None:
+            rows = self.dropout(rows, training=training)
+        return tf.matmul(rows, kernel), penalty
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)
@@ -100,7 +112,7 @@ class PairDense(keras.layers.Layer):
         return {**super().get_config(), "num_users": self.num_users,
                 "num_items": self.num_items, "embedding_dim": self.embedding_dim,
                 "units": self.units, "activation": keras.activations.serialize(self.activation),
-                "l2": self.l2, "stddev": self.stddev}
+                "l2": self.l2, "stddev": self.stddev, "dropout_rate": self.dropout_rate}
 
 
 def _half_of_glorot(fan_in: int, fan_out: int):

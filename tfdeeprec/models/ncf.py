@@ -104,19 +104,19 @@ def _gmf_vector(inputs, num_users, num_items, dim, l2, prefix=""):
 
 def _mlp_vector(inputs, num_users, num_items, dim, hidden_units, dropout_rate, l2):
     """The MLP over ``[p_u, q_i]``: its first layer a :class:`PairDense` (``pair_dense``,
-    which owns the MLP's embedding tables), the rest an :class:`MLP` (``mlp``)."""
+    which owns the MLP's embedding tables), the rest an :class:`MLP` (``mlp``). Dropout
+    comes before each layer, on its input (the embeddings for the first), as in
+    RecBole's NeuMF."""
     hidden_units = [int(u) for u in hidden_units]
     if not hidden_units or min(hidden_units) <= 0:
         raise ValueError("`hidden_units` must be a non-empty list of positive ints. "
                          f"Received: hidden_units={hidden_units}")
-    if not 0.0 <= dropout_rate < 1.0:
-        raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
     x = PairDense(num_users, num_items, embedding_dim=dim, units=hidden_units[0], l2=l2,
-                  name="pair_dense")([inputs[schema.USER_ID], inputs[schema.ITEM_ID]])
-    if dropout_rate:
-        x = keras.layers.Dropout(dropout_rate, name="pair_dense_dropout")(x)
+                  dropout_rate=dropout_rate, name="pair_dense")(
+                      [inputs[schema.USER_ID], inputs[schema.ITEM_ID]])
     if len(hidden_units) > 1:
-        x = MLP(hidden_units[1:], dropout_rate=dropout_rate, name="mlp")(x)
+        x = MLP(hidden_units[1:], dropout_rate=dropout_rate, dropout_first=True,
+                name="mlp")(x)
     return x
 
 
