@@ -25,8 +25,9 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 
-# Pairs scored per compiled call: big enough to amortise the call, small enough that the
-# [pairs, width] activations stay in cache-sized pieces.
+# Pairs scored per compiled call: of 2**14, 2**15 and 2**16, the fastest for NeuMF's
+# ml-100k validation at one thread (big enough to amortise the call, small enough to keep
+# the [pairs, width] activations from spilling far out of cache).
 PAIRS_PER_CALL = 1 << 15
 
 
