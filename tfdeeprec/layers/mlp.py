@@ -36,15 +36,9 @@ class MLP(keras.layers.Layer):
                  kernel_initializer="glorot_uniform", kernel_regularizer=None,
                  dropout_first: bool = False, **kwargs):
         super().__init__(**kwargs)
-        hidden_units = tuple(int(u) for u in hidden_units)
-        if not hidden_units or min(hidden_units) <= 0:
-            raise ValueError("`hidden_units` must be a non-empty list of positive ints. "
-                             f"Received: hidden_units={hidden_units}")
-        if not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
-        self.hidden_units = hidden_units
+        self.hidden_units = check_hidden_units(hidden_units)
         self.activation = keras.activations.get(activation)
-        self.dropout_rate = float(dropout_rate)
+        self.dropout_rate = check_dropout_rate(dropout_rate)
         self.dropout_first = bool(dropout_first)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
@@ -87,6 +81,22 @@ class MLP(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
         }
+
+
+def check_hidden_units(hidden_units) -> tuple:
+    """``hidden_units`` as a tuple of ints; a clear error unless non-empty and positive."""
+    units = tuple(int(u) for u in hidden_units)
+    if not units or min(units) <= 0:
+        raise ValueError("`hidden_units` must be a non-empty list of positive ints. "
+                         f"Received: hidden_units={units}")
+    return units
+
+
+def check_dropout_rate(dropout_rate) -> float:
+    """``dropout_rate`` as a float; a clear error unless in ``[0, 1)``."""
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
+    return float(dropout_rate)
 
 
 def _fresh(initializer):

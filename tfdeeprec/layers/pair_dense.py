@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec._registration import register
+from tfdeeprec.layers.mlp import check_dropout_rate
 
 
 @register
@@ -53,9 +54,7 @@ class PairDense(keras.layers.Layer):
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
         if l2 < 0:
             raise ValueError(f"`l2` must be >= 0. Received: l2={l2}")
-        if not 0.0 <= dropout_rate < 1.0:
-            raise ValueError(f"`dropout_rate` must be in [0, 1). Received: dropout_rate={dropout_rate}")
-        self.dropout_rate = float(dropout_rate)
+        self.dropout_rate = check_dropout_rate(dropout_rate)
         self.dropout = keras.layers.Dropout(dropout_rate) if dropout_rate else None
         self.activation = keras.activations.get(activation)
         self.l2, self.stddev = float(l2), float(stddev)

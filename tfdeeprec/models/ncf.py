@@ -13,7 +13,7 @@ import numpy as np
 
 from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
-from tfdeeprec.layers.mlp import MLP
+from tfdeeprec.layers.mlp import MLP, check_hidden_units
 from tfdeeprec.layers.pair_dense import PairDense
 from tfdeeprec.models._common import (check_sizes, check_task, id_embedding, id_inputs,
                                       score_head)
@@ -84,8 +84,8 @@ def load_pretrained_neumf(neumf: keras.Model, gmf: keras.Model, mlp: keras.Model
         raise ValueError(f"`alpha` must be in [0, 1]. Received: alpha={alpha}")
     for table in ("user_embedding", "item_embedding"):
         _copy(gmf.get_layer(table), neumf.get_layer(f"gmf_{table}"))
-    for layer in ("pair_dense", "mlp"):
-        if layer in {lay.name for lay in mlp.layers}:
+    for layer in ("pair_dense", "mlp"):  # "mlp" only with more than one hidden layer
+        if any(lay.name == layer for lay in mlp.layers):
             _copy(mlp.get_layer(layer), neumf.get_layer(layer))
     (h_gmf, b_gmf), (h_mlp, b_mlp) = (gmf.get_layer("prediction").get_weights(),
                                       mlp.get_layer("prediction").get_weights())
@@ -107,10 +107,7 @@ def _mlp_vector(inputs, num_users, num_items, dim, hidden_units, dropout_rate, l
     which owns the MLP's embedding tables), the rest an :class:`MLP` (``mlp``). Dropout
     comes before each layer, on its input (the embeddings for the first), as in
     RecBole's NeuMF."""
-    hidden_units = [int(u) for u in hidden_units]
-    if not hidden_units or min(hidden_units) <= 0:
-        raise ValueError("`hidden_units` must be a non-empty list of positive ints. "
-                         f"Received: hidden_units={hidden_units}")
+    hidden_units = check_hidden_units(hidden_units)
     x = PairDense(num_users, num_items, embedding_dim=dim, units=hidden_units[0], l2=l2,
                   dropout_rate=dropout_rate, name="pair_dense")(
                       [inputs[schema.USER_ID], inputs[schema.ITEM_ID]])

@@ -60,10 +60,10 @@ def mlp_ncf_ranker(model, num_items: int):
     head = model.get_layer("prediction")
     mlp = _MlpHalves(model, num_items)
 
-    def scores(users):
-        return mlp(users, head.kernel) + head.bias
+    def scores(users, item_part):
+        return mlp(users, item_part, head.kernel) + head.bias
 
-    return _score_fn(model, scores, num_items, pair_width=mlp.width)
+    return _score_fn(model, scores, num_items, item_part=mlp.item_part)
 
 
 def neumf_ranker(model, num_items: int):
@@ -73,12 +73,12 @@ def neumf_ranker(model, num_items: int):
     gmf_dim = int(user.shape[-1])
     mlp = _MlpHalves(model, num_items)
 
-    def scores(users):
+    def scores(users, item_part):
         weighted = tf.gather(user, users) * tf.transpose(head.kernel[:gmf_dim])
         gmf = tf.matmul(weighted, item[:num_items], transpose_b=True)
-        return gmf + mlp(users, head.kernel[gmf_dim:]) + head.bias
+        return gmf + mlp(users, item_part, head.kernel[gmf_dim:]) + head.bias
 
-    return _score_fn(model, scores, num_items, pair_width=mlp.width)
+    return _score_fn(model, scores, num_items, item_part=mlp.item_part)
 
 
 def pop_ranker(model, num_items: int):
@@ -93,18 +93,20 @@ def pop_ranker(model, num_items: int):
 
 class _MlpHalves:
     """``head . MLP([p_u, q_i])`` for a batch of users against every item: the first
-    layer (a ``PairDense``) done once per user and once per item, the rest per pair."""
+    layer (a ``PairDense``) done once per user and once per item (``item_part``, computed
+    once per ranking), the rest per pair."""
 
     def __init__(self, model, num_items):
         self.first = model.get_layer("pair_dense")
-        names = {layer.name for layer in model.layers}
-        self.dense = model.get_layer("mlp").dense_layers if "mlp" in names else []
+        self.dense = model.get_layer("mlp").dense_layers if _has_layer(model, "mlp") else []
         self.num_items = num_items
-        self.width = max([self.first.units] + [int(layer.units) for layer in self.dense])
 
-    def __call__(self, users, head_kernel):
+    def item_part(self):
+        """``q_i W_i + b`` for every item: ``[num_items, units]``."""
+        return self.first.project_items(self.num_items)
+
+    def __call__(self, users, item_part, head_kernel):
         user_part = self.first.project_users(users)
-        item_part = self.first.project_items(self.num_items)
         x = self.first.activation(user_part[:, None, :] + item_part[None, :, :])
         b = tf.shape(users)[0]
         x = tf.reshape(x, [b * self.num_items, -1])
@@ -117,34 +119,43 @@ def _table(model, name):
     return model.get_layer(name).embeddings
 
 
-def _score_fn(model, scores, num_items, pair_width=0):
+def _has_layer(model, name) -> bool:
+    return any(layer.name == name for layer in model.layers)
+
+
+def _score_fn(model, scores, num_items, item_part=None):
     """Compiles ``scores`` (raw ``[b, num_items]``), adds the rating head's finishing
     layers where the model has them, and feeds it users.
 
-    Per-pair models (``pair_width`` > 0) get users in chunks of one fixed size (the last
-    padded), compiled once with XLA, which fuses the per-pair broadcast, activations and
-    output into the matmuls (measured faster than TensorFlow's kernels at one thread)."""
+    Per-pair models pass ``item_part`` (the items' share of the work, computed once per
+    call of the returned ``score_fn`` and handed to ``scores(users, item_part)``); they
+    get users in chunks of one fixed size (the last padded), compiled once with XLA,
+    which fuses the per-pair broadcast, activations and output into the matmuls
+    (measured faster than TensorFlow's kernels at one thread)."""
     finish = [model.get_layer(name) for name in ("global_bias", "rating_clip")
-              if name in {layer.name for layer in model.layers}]
+              if _has_layer(model, name)]
 
-    def finished(users):
-        x = scores(users)
+    def finished(users, *item_part):
+        x = scores(users, *item_part)
         for layer in finish:
             x = layer(x, training=False) if layer.name == "rating_clip" else layer(x)
         return x
 
-    signature = [tf.TensorSpec([None], tf.int32)]
-    if not pair_width:
-        compiled = tf.function(finished, input_signature=signature)
+    users_spec = tf.TensorSpec([None], tf.int32)
+    if item_part is None:
+        compiled = tf.function(finished, input_signature=[users_spec])
         return lambda users: compiled(tf.convert_to_tensor(np.asarray(users, np.int32))).numpy()
-    compiled = tf.function(finished, input_signature=signature, jit_compile=True)
+    items = tf.function(item_part)
+    compiled = tf.function(finished, jit_compile=True, input_signature=[
+        users_spec, tf.TensorSpec([num_items, None], tf.float32)])
     chunk = max(1, PAIRS_PER_CALL // num_items)
 
     def score_fn(users):
         users = np.asarray(users, np.int32)
         padded = np.zeros(-(-len(users) // chunk) * chunk, np.int32)
         padded[:len(users)] = users
-        out = [compiled(tf.convert_to_tensor(padded[i:i + chunk])).numpy()
+        part = items()  # the live weights, read once for every chunk
+        out = [compiled(tf.convert_to_tensor(padded[i:i + chunk]), part).numpy()
                for i in range(0, len(padded), chunk)]
         return np.concatenate(out)[:len(users)] if out else np.zeros((0, num_items), np.float32)
 
