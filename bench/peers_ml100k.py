@@ -171,9 +171,8 @@ def neumf_flops(negatives: dict, embedding_dim=64, hidden_units=(128, 64), gmf_d
 
 
 def add_flops(result: dict, row: Row, side: str, sizes: dict, limit: dict) -> None:
-    """Puts the side's GFLOP/s and fractions of the limit into its result."""
-    if row.flops is None or "error" in result:
-        return
+    """Puts the side's GFLOP/s and fractions of the limit into its result (a row with
+    ``flops``; ``sizes``: :func:`split_sizes` of its split)."""
     train, valid = row.flops(sizes, side)
     out = {"train_gflop_per_epoch": train / 1e9, "valid_gflop_per_epoch": valid / 1e9}
     for kind, work in (("train", train), ("valid", valid)):
@@ -350,13 +349,16 @@ def main() -> None:
         for side, peer in row.peers().items():
             sides[side] = guarded(failed, row, side, run_peer, side, pythons[side], work,
                                   row, peer, split, args.threads, epochs)
-        for s in sides.values():  # the table's medians, kept in the JSON beside the lists
-            if "error" not in s:
-                s.update({f"median_{kind}_epoch_seconds": statistics.median(values)
-                          if (values := s[f"{kind}_epoch_seconds"]) else None
-                          for kind in ("train", "valid")})
+        sizes = split_sizes(split) if row.flops else None
         for side, s in sides.items():
-            add_flops(s, row, side, split_sizes(split), limit)
+            if "error" in s:
+                continue
+            # The table's medians, kept in the JSON beside the lists.
+            s.update({f"median_{kind}_epoch_seconds": statistics.median(values)
+                      if (values := s[f"{kind}_epoch_seconds"]) else None
+                      for kind in ("train", "valid")})
+            if sizes:
+                add_flops(s, row, side, sizes, limit)
         results.append({"name": row.name, "protocol": row.protocol, "epochs": epochs,
                         "sides": sides})
         print(f"{row.name}: " + "; ".join(
