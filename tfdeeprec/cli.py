@@ -39,8 +39,15 @@ def main(argv=None) -> int:
                        "training: {epochs, learning_rate, ...} (training fields may also "
                        "sit at the top level)")
     train.add_argument("--data", help="synthetic (default) | a TFDS name "
-                       "(movielens/100k-ratings) | a path")
-    train.add_argument("--task", help="rating | implicit (default: the model's first task)")
+                       "(movielens/100k-ratings) | a path | criteo:PATH (task ctr: a "
+                       "Criteo-format TSV, streamed)")
+    train.add_argument("--task", help="rating | implicit | ctr (default: the model's first "
+                       "task)")
+    train.add_argument("--drop-ratings", type=float, nargs="+", metavar="R",
+                       help="task ctr on rated data: rows with these ratings are dropped "
+                       "before the split (RecBole's ml-100k CTR protocol: 3)")
+    train.add_argument("--label-threshold", type=float,
+                       help="task ctr on rated data: label = rating >= this (default 4)")
     train.add_argument("--split", choices=("user_ratio", "random", "leave_one_out",
                                            "temporal"))
     train.add_argument("--epochs", type=int, help="default 20")
@@ -146,7 +153,8 @@ def _train(args) -> int:
     flags = {"model": args.model, "data": args.data, "task": args.task, "split": args.split,
              "batch_size": args.batch_size, "num_negatives": args.num_negatives,
              "seed": args.seed, "epochs": args.epochs, "learning_rate": args.learning_rate,
-             "optimizer": args.optimizer, "loss": args.loss}
+             "optimizer": args.optimizer, "loss": args.loss,
+             "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold}
     given = split_training_fields({k: v for k, v in flags.items() if v is not None})
     fields.update({k: v for k, v in given.items() if k != "training"})
     fields["training"] = {**fields.get("training", {}), **given.get("training", {})}
@@ -223,13 +231,18 @@ def _prepare_backup(backup, config, *, resume: bool) -> None:
 
 
 def _evaluate(args) -> int:
-    from tfdeeprec.runs import load_run, rebuild_run_data
-    from tfdeeprec.training.experiment import evaluate_model
+    import dataclasses
+
+    from tfdeeprec.runs import load_run, prepare_config_data, rebuild_run_data
+    from tfdeeprec.training.experiment import evaluate_part
 
     model, user_vocab, item_vocab, config = load_run(args.model_dir)
-    data = rebuild_run_data(args.model_dir, config, user_vocab, item_vocab, args.data)
-    valid = evaluate_model(model, data, data.valid, config).metrics
-    test = evaluate_model(model, data, data.test, config, exclude=(data.valid,)).metrics
+    if user_vocab is None:  # rows without IDs (a CTR file): split again from the source
+        data = prepare_config_data(dataclasses.replace(config, data=args.data or config.data))
+    else:
+        data = rebuild_run_data(args.model_dir, config, user_vocab, item_vocab, args.data)
+    valid = evaluate_part(model, data, "valid", config)
+    test = evaluate_part(model, data, "test", config)
     print(format_table(["split", *valid], [["valid", *valid.values()],
                                            ["test", *test.values()]]))
     return 0

@@ -122,6 +122,18 @@ class ExperimentConfig:
         training (TrainingConfig): optimizer, epochs, callbacks.
         seed (int): split (every kind, leave-one-out's tie order included) and
             sampling seed.
+        features (list | None): context models' feature specs, as dicts
+            (``tfdeeprec.features``: ``{"kind": "categorical", "name": "city"}``, ...);
+            ``None`` infers them from the training rows, and the run's saved config
+            holds the specs used.
+        label (str): the label column of a labelled file (task ``ctr``). Default
+            ``"label"``.
+        label_threshold (float): task ``ctr`` on rated user/item data: the label is
+            ``rating >= label_threshold``. Default 4.
+        drop_ratings (tuple): task ``ctr`` on rated data: ratings whose rows are dropped
+            first (RecBole's ml-100k CTR protocol drops 3). Default none.
+        min_count (int): Criteo's categorical fields: values seen fewer times in
+            training go to the OOV row. Default 10.
     """
 
     model: str = "neumf"
@@ -137,6 +149,11 @@ class ExperimentConfig:
     model_kwargs: dict = field(default_factory=dict)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     seed: int = 0
+    features: list | None = None
+    label: str = "label"
+    label_threshold: float = 4.0
+    drop_ratings: tuple = ()
+    min_count: int = 10
 
     def __post_init__(self):
         spec = get_spec(self.model)
@@ -144,7 +161,7 @@ class ExperimentConfig:
             raise ValueError(f"`task` must be one of {spec.tasks} for the model "
                              f"{self.model!r}. Received: task={self.task!r}")
         if self.split is None:
-            self.split = "random" if self.task == "rating" else "user_ratio"
+            self.split = "random" if self.task in ("rating", "ctr") else "user_ratio"
         if self.split not in SPLITS:
             raise ValueError(f"`split` must be one of {SPLITS}. Received: split={self.split!r}")
         if isinstance(self.training, dict):
@@ -159,6 +176,11 @@ class ExperimentConfig:
                                  f"Received: {name}={value!r}")
         self.ratios = tuple(self.ratios)
         self.ks = tuple(self.ks)
+        self.drop_ratings = tuple(self.drop_ratings)
+        if self.features is not None:
+            from tfdeeprec.features import check_specs
+
+            self.features = [s.to_dict() for s in check_specs(self.features)]
         get_family(spec.family).check_config(spec, self)
         check_serialisable(self.to_dict())
 

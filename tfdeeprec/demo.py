@@ -10,15 +10,19 @@ import numpy as np
 
 from tfdeeprec.config import ExperimentConfig, TrainingConfig
 from tfdeeprec.data import make_synthetic_ratings
+from tfdeeprec.families import get_family
+from tfdeeprec.models.registry import get_spec
 from tfdeeprec.tables import format_table
 from tfdeeprec.training.experiment import run_experiment
 
 # The classic tutorial's NCF (embedding -> concat -> dense 20 -> dropout -> dense 10 ->
-# dropout -> linear) beside Wide & Deep and NeuMF.
+# dropout -> linear) beside Wide & Deep (on the users' and items' features, with a
+# gender x occupation cross) and NeuMF.
 DEMO_MODELS = {
     "NCF": ("mlp_ncf", {"embedding_dim": 50, "hidden_units": (20, 10), "dropout_rate": 0.2}),
-    "Wide & Deep": ("wide_deep", {"embedding_dim": 32, "hidden_units": (64, 32),
-                                  "dropout_rate": 0.1}),
+    "Wide & Deep": ("wide_deep", {"embedding_dim": 16, "hidden_units": (64, 32),
+                                  "dropout_rate": 0.1,
+                                  "crosses": [["gender", "occupation"]]}),
     "NeuMF": ("neumf", {"gmf_dim": 32, "mlp_dim": 32, "hidden_units": (64, 32),
                         "dropout_rate": 0.1, "l2": 1e-4}),
 }
@@ -42,10 +46,9 @@ def run_demo(out_dir="out/demo", *, epochs: int = 12, seed: int = 0) -> dict:
             training=TrainingConfig(epochs=epochs, learning_rate=3e-3, optimizer="adam",
                                     early_stopping_patience=3, seed=seed, verbose=0))
         result = run_experiment(config, frame=frame)
-        test = result.data.test.known()
-        predicted = result.model.predict({"user_id": test.user, "item_id": test.item},
-                                         batch_size=8192, verbose=0)
-        runs[label] = {"result": result, "actual": test.rating, "predicted": predicted}
+        family = get_family(get_spec(model).family)
+        actual, predicted = family.rating_predictions(result.model, result.data, "test")
+        runs[label] = {"result": result, "actual": actual, "predicted": predicted}
         print(f"  {label}: {len(result.epoch_seconds)} epochs in {result.seconds:.1f} s")
 
     rating_rows = [[label, r["result"].metrics["test"]["mae"], r["result"].metrics["test"]["rmse"],
@@ -84,7 +87,8 @@ def plot_demo(runs: dict, path) -> None:
     for label, color in zip(labels, colors):
         history = runs[label]["result"].history
         ax[0].plot(history["loss"], color=color, label=f"{label} train")
-        ax[0].plot(history["val_loss"], color=color, linestyle="--", label=f"{label} valid")
+        valid = history.get("val_loss") or [r * r for r in history["val_rmse"]]
+        ax[0].plot(valid, color=color, linestyle="--", label=f"{label} valid")
     ax[0].set(title="Training curves (MSE)", xlabel="epoch", ylabel="loss")
     ax[0].legend(fontsize=7)
     for i, metric in ((1, "mae"), (2, "rmse")):

@@ -19,9 +19,9 @@ import numpy as np
 import tfdeeprec
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.config import ExperimentConfig, config_json
-from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.encoded import EncodedInteractions, IdFeatures
 from tfdeeprec.data.load import load_interactions
-from tfdeeprec.data.prepared import PreparedData, prepare_data
+from tfdeeprec.data.prepared import PreparedData
 from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
@@ -55,9 +55,10 @@ def save_run(result, out_dir, *, overwrite: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         result.model.save(tmp / "model")
-        result.data.user_vocab.save(tmp / "user_vocab.json")
-        result.data.item_vocab.save(tmp / "item_vocab.json")
-        save_train(result.data.train, tmp / TRAIN_FILE)
+        if result.data.user_vocab is not None:  # rows without IDs (a CTR file) have none
+            result.data.user_vocab.save(tmp / "user_vocab.json")
+            result.data.item_vocab.save(tmp / "item_vocab.json")
+            save_train(result.data.train, tmp / TRAIN_FILE)
         (tmp / "config.json").write_text(config_json(result.config))
         (tmp / "metrics.json").write_text(json.dumps(run_summary(result), indent=2))
         if out_dir.exists():
@@ -77,6 +78,12 @@ def save_train(train: EncodedInteractions, path) -> None:
         arrays["rating"] = train.rating
     if train.timestamp is not None:  # the time order of sequence models' histories
         arrays["timestamp"] = train.timestamp
+    if train.id_features is not None:  # context models join these to score a pair
+        for side in ("user", "item"):
+            for name, values in getattr(train.id_features, side).items():
+                arrays[f"{side}_feature:{name}"] = (values if values.dtype.kind == "f"
+                                                    else values.astype(str))
+        arrays["context_features"] = np.array(json.dumps(train.id_features.context))
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
 
@@ -88,9 +95,16 @@ def load_train(model_dir) -> EncodedInteractions | None:
         return None
     with np.load(path) as arrays:
         num_users, num_items = (int(v) for v in arrays["sizes"])
+        features = None
+        if "context_features" in arrays:
+            tables = {side: {key.split(":", 1)[1]: arrays[key] for key in arrays.files
+                             if key.startswith(f"{side}_feature:")} for side in ("user", "item")}
+            features = IdFeatures(tables["user"], tables["item"],
+                                  json.loads(str(arrays["context_features"])))
         return EncodedInteractions(arrays["user"], arrays["item"], num_users, num_items,
                                    arrays["rating"] if "rating" in arrays else None,
-                                   arrays["timestamp"] if "timestamp" in arrays else None)
+                                   arrays["timestamp"] if "timestamp" in arrays else None,
+                                   features)
 
 
 def run_summary(result) -> dict:
@@ -106,8 +120,8 @@ def run_summary(result) -> dict:
         "validation_seconds": list(getattr(result, "validation_seconds", [])),
         "initial_epoch": getattr(result, "initial_epoch", 0),
         "seconds": result.seconds, "parameters": result.parameters,
-        "num_users": len(result.data.user_vocab) - 1,
-        "num_items": len(result.data.item_vocab) - 1,
+        "num_users": None if result.data.user_vocab is None else len(result.data.user_vocab) - 1,
+        "num_items": None if result.data.item_vocab is None else len(result.data.item_vocab) - 1,
         "peak_rss_mib": peak_rss_mib(),
         "tfdeeprec_version": tfdeeprec.__version__, "tensorflow_version": tf.__version__,
     }
@@ -133,17 +147,15 @@ def load_run(model_dir):
                                 "written by `tfdeeprec train --out`)")
     config = ExperimentConfig.from_dict(json.loads((model_dir / "config.json").read_text()))
     model = keras.models.load_model(model_dir / "model", compile=False)
+    if not (model_dir / "user_vocab.json").exists():  # trained on rows without IDs
+        return model, None, None, config
     return (model, Vocabulary.load(model_dir / "user_vocab.json"),
             Vocabulary.load(model_dir / "item_vocab.json"), config)
 
 
 def prepare_config_data(config: ExperimentConfig, frame=None) -> PreparedData:
     """Loads (unless ``frame`` is given), splits and encodes the data as ``config`` says."""
-    frame = frame if frame is not None else load_interactions(config.data)
-    if config.task == "rating" and not frame.has_ratings:
-        raise ValueError(f"task 'rating' needs ratings, but {frame.source} has none")
-    return prepare_data(frame, split=config.split, ratios=config.ratios, seed=config.seed,
-                        validation_fraction=config.validation_fraction)
+    return get_family(get_spec(config.model).family).prepare(config, frame)
 
 
 def rebuild_run_data(model_dir, config: ExperimentConfig, user_vocab: Vocabulary,
@@ -163,6 +175,8 @@ def run_training_split(model_dir, config: ExperimentConfig, user_vocab: Vocabula
                        item_vocab: Vocabulary, data=None) -> tuple[EncodedInteractions, str]:
     """The run's training split and where it came from: ``train.npz``, or (without it, or
     when ``data`` is given) :func:`rebuild_run_data`'s."""
+    if user_vocab is None:  # rows without IDs: no user/item split to rebuild
+        return None, str(config.data)
     train = load_train(model_dir) if data is None else None
     if train is not None:
         return train, f"{model_dir}/{TRAIN_FILE}"

@@ -14,8 +14,10 @@ defaults of the protocol (``split_files.py`` writes the files each one reads):
   (``split_files.py --split leave_one_out --item-lists 50``), MAX_ITEM_LIST_LENGTH 50,
   time order, full ranking of the next item (RecBole excludes no history for sequential
   models), no negative sampling (the CE loss), the same metrics.
-* ``ctr`` (context models): files with rows rated 3 left out and the user and item
-  features beside them (``split_files.py --drop-rating 3 --features``); labelled mode,
+* ``ctr`` (context models): files with rows rated 3 left out and the features of
+  tfdeeprec's CTR view beside them (``split_files.py --drop-rating 3 --features``: user
+  age, gender, occupation and zip prefix; item year and genres; hour and weekday);
+  labelled mode,
   label = rating >= 4 (``threshold``), AUC and LogLoss, AUC picks the best epoch, no
   negative sampling. RecBole's CTR protocol on MovieLens (``val_interval`` dropping the
   3s) is applied by the split files instead: filtering rows after loading pre-split
@@ -55,8 +57,8 @@ PROTOCOLS = {
         "metrics": RANKING_METRICS, "topk": [10], "valid_metric": "NDCG@10",
     },
     "ctr": {
-        "load_col": {"inter": ["user_id", "item_id", "rating"],
-                     "user": ["user_id", "age", "gender", "occupation"],
+        "load_col": {"inter": ["user_id", "item_id", "rating", "hour", "weekday"],
+                     "user": ["user_id", "age", "gender", "occupation", "zip_prefix"],
                      "item": ["item_id", "release_year", "class"]},
         "threshold": {"rating": 4},
         "eval_args": {"mode": "labeled", "order": "RO", "group_by": "none"},

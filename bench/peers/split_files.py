@@ -16,11 +16,14 @@ Options for the other protocols:
   is a target with the training items before it, the validation item has the user's
   training items, the test item the training and validation items. The order is by
   timestamp (ties: as the split's rows come).
-* ``--drop-rating R`` (CTR models): rows rated R are left out of every part after the
-  split (RecBole's ``val_interval`` would drop them before splitting, but with
-  pre-split files it loses the files' boundaries).
-* ``--features``: copies DATA's ``*.user`` and ``*.item`` files as ``NAME.user`` and
-  ``NAME.item`` (side features for context models).
+* ``--drop-rating R`` (CTR models): rows rated R are left out before the split, as
+  ``tfdeeprec train --task ctr --drop-ratings R`` does (RecBole's ``val_interval`` would
+  drop them after loading, which with pre-split files would move the files' boundaries).
+* ``--features`` (CTR models): the features of tfdeeprec's CTR view on both sides:
+  ``NAME.user`` is DATA's ``*.user`` with ``zip_code`` cut to its first three
+  characters (``zip_prefix:token``), ``NAME.item`` is DATA's ``*.item``, and each
+  ``.inter`` row also carries the ``hour:token`` and ``weekday:token`` of its timestamp
+  (UTC).
 * ``--sample-users N``: keeps N users (seeded) before splitting, for quick peer checks;
   such a split is not what ``tfdeeprec train`` makes on DATA.
 """
@@ -31,12 +34,14 @@ import argparse
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HEADER = "user_id:token\titem_id:token\trating:float\ttimestamp:float"
 LIST_HEADER = "\titem_id_list:token_seq"
+TIME_HEADER = "\thour:token\tweekday:token"
 
 
 def write_split(data, out, *, split="user_ratio", ratios=(0.8, 0.1, 0.1), seed=0,
@@ -54,6 +59,10 @@ def write_split(data, out, *, split="user_ratio", ratios=(0.8, 0.1, 0.1), seed=0
         keep = np.random.default_rng(seed).choice(users, min(sample_users, len(users)),
                                                   replace=False)
         frame = frame.with_interactions(df[df["user_id"].isin(keep)].reset_index(drop=True))
+    if drop_rating is not None:  # before the split, as tfdeeprec's CTR view
+        df = frame.interactions
+        frame = frame.with_interactions(
+            df[df["rating"] != float(drop_rating)].reset_index(drop=True))
     prepared = prepare_data(frame, split=split, ratios=ratios, seed=seed)
     folder = Path(out) / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,9 +81,10 @@ def write_split(data, out, *, split="user_ratio", ratios=(0.8, 0.1, 0.1), seed=0
         if item_lists:
             rows = sorted(rows, key=lambda r: (r[0], r[3]))  # stable: ties keep row order
         for user, item, rating, stamp in rows:
-            if drop_rating is not None and float(rating) == float(drop_rating):
-                continue
             line = f"{user}\t{item}\t{rating}\t{stamp}"
+            if features:
+                when = time.gmtime(int(stamp))
+                line += f"\t{when.tm_hour}\t{when.tm_wday}"
             if item_lists:
                 seen = history.setdefault(user, [])
                 if seen:
@@ -87,14 +97,26 @@ def write_split(data, out, *, split="user_ratio", ratios=(0.8, 0.1, 0.1), seed=0
             for user, item, *_ in rows:
                 history[user].append(item)
         with open(folder / f"{name}.{part}.inter", "w") as f:
-            f.write(HEADER + (LIST_HEADER if item_lists else "") + "\n")
+            f.write(HEADER + (LIST_HEADER if item_lists else "")
+                    + (TIME_HEADER if features else "") + "\n")
             f.writelines(line + "\n" for line in lines)
     if features:
         for kind in ("user", "item"):
             found = sorted(Path(data).glob(f"*.{kind}"))
             if not found:
                 raise SystemExit(f"--features: no *.{kind} file in {data}")
-            shutil.copyfile(found[0], folder / f"{name}.{kind}")
+            if kind == "item":
+                shutil.copyfile(found[0], folder / f"{name}.{kind}")
+                continue
+            lines = found[0].read_text().splitlines()
+            header = lines[0].split("\t")
+            at = header.index("zip_code:token")
+            header[at] = "zip_prefix:token"
+            cut = [line.split("\t") for line in lines[1:]]
+            for fields in cut:
+                fields[at] = fields[at][:3]
+            (folder / f"{name}.user").write_text(
+                "\n".join("\t".join(f) for f in [header, *cut]) + "\n")
     return folder
 
 

@@ -104,18 +104,70 @@ export_signatures <- function(model) {
 #' @export
 export_metadata <- function(model) model$metadata
 
-#' Score (user, item) pairs with the `score` signature.
+#' Score rows: feature rows with `score_features`, or (user, item) pairs with `score`.
+#'
+#' Which signature is called follows from the export and the columns of `data`:
+#' * an export with a `score_features` signature (the context models: `lr`, `fm`,
+#'   `deepfm`, `xdeepfm`, `dcn`, `dcn_v2`, `autoint`) is called through it when `data`
+#'   has a column for every one of its inputs (one per feature; see
+#'   [export_signatures()]);
+#' * otherwise `score` is called with the columns its inputs name (`user_id` and
+#'   `item_id`); context exports trained on user/item-keyed data have it, exports trained
+#'   on rows without IDs (e.g. Criteo) do not.
+#'
+#' Other columns of `data` are ignored. When neither signature finds its columns, the
+#' error names the missing columns and the columns each signature takes.
 #'
 #' @param model A `tfdeeprec_export`.
-#' @param data A data.frame with a column for each input of the export's `score`
-#'   signature (`user_id` and `item_id` for every current export), converted to the
-#'   input's dtype (IDs to character).
-#' @return `data` with a column for each output of `score` that has a batch dimension:
-#'   `score` (rating, or probability for implicit models) and `known` (both IDs were in
-#'   the training vocabularies; unknown IDs get the documented fallback score).
+#' @param data A data.frame. IDs and categories are converted to character (factors by
+#'   their labels, whole numbers without an exponent), numbers to the input's float type.
+#'   Features sent to `score_features` may be missing: `NA` in a character, factor or
+#'   numeric column is passed as the feature's missing value (`""` for a category, `NaN`
+#'   for a number, which the export imputes). A multi-valued feature (e.g. `genres`)
+#'   takes either strings already joined by its separator (`"|"`, or the one recorded in
+#'   the export's metadata) or a list column with one character vector per row, whose
+#'   values are joined (`NA` values dropped; an empty vector is missing).
+#' @return `data` with a column for each output of the signature called that has a
+#'   batch dimension: `score` (rating, or probability for implicit and CTR models) and,
+#'   from `score`, `known` (both IDs were in the training vocabularies; unknown IDs get
+#'   the documented fallback score, see `export_metadata(model)$oov`).
+#' @examples
+#' \dontrun{
+#' model <- load_export("exports", "deepfm_ctr")
+#' rows <- data.frame(user_id = c("1", "2"), item_id = c("50", NA), age = c(25, NA),
+#'                    gender = factor(c("F", "M")))
+#' rows$genres <- list(c("Action", "Comedy"), character(0))
+#' score(model, rows)   # + the other features the export takes
+#' }
 #' @export
 score <- function(model, data) {
   stopifnot(inherits(model, "tfdeeprec_export"))
+  available <- signature_names(model)
+  pair_inputs <- function() names(signature_specs(model, "score")$inputs)
+  if ("score_features" %in% available) {
+    specs <- signature_specs(model, "score_features")
+    features <- names(specs$inputs)
+    missing <- setdiff(features, names(data))
+    if (length(missing) == 0) {
+      values <- lapply(features, function(n) {
+        feature_value(data[[n]], specs$inputs[[n]], feature_spec(model, n), n)
+      })
+      names(values) <- features
+      out <- do.call(call_signature, c(list(model, "score_features"), values))
+      return(add_outputs(data, out, specs$outputs))
+    }
+    pairs_missing <- if ("score" %in% available) setdiff(pair_inputs(), names(data))
+    if (!("score" %in% available) || length(pairs_missing)) {
+      stop(sprintf(paste0("tfdeeprec: `data` needs a column for every input of ",
+                          "'score_features' (%s); missing: %s%s"),
+                   paste(features, collapse = ", "), paste(missing, collapse = ", "),
+                   if ("score" %in% available) {
+                     sprintf(". Or, for 'score', columns %s; missing: %s",
+                             paste(pair_inputs(), collapse = ", "),
+                             paste(pairs_missing, collapse = ", "))
+                   } else ""), call. = FALSE)
+    }
+  }
   specs <- signature_specs(model, "score")
   columns <- names(specs$inputs)
   missing <- setdiff(columns, names(data))
@@ -125,10 +177,90 @@ score <- function(model, data) {
          call. = FALSE)
   }
   out <- do.call(call_signature, c(list(model, "score"), as.list(data)[columns]))
-  batched <- names(specs$outputs)[vapply(specs$outputs, function(s) length(s$shape) > 0,
-                                         logical(1))]
-  for (name in intersect(names(out), batched)) data[[name]] <- out[[name]]
+  add_outputs(data, out, specs$outputs)
+}
+
+# `data` with a column per output (of `out`) that has a batch dimension, in the order
+# of the signature's `outputs` (a loaded signature's dict of outputs has no fixed order).
+add_outputs <- function(data, out, outputs) {
+  batched <- names(outputs)[vapply(outputs, function(s) length(s$shape) > 0, logical(1))]
+  for (name in intersect(batched, names(out))) data[[name]] <- out[[name]]
   data
+}
+
+# The feature spec of input `name` as the export's metadata records it (training
+# config): list(kind, separator); kind NA where the metadata does not say.
+feature_spec <- function(model, name) {
+  features <- model$metadata[["training"]][["features"]]
+  found <- NULL
+  if (is.data.frame(features) && name %in% features$name) {
+    found <- as.list(features[match(name, features$name), , drop = FALSE])
+  } else if (is.list(features)) {
+    for (f in features) if (identical(f[["name"]], name)) found <- f
+  }
+  kind <- if (is.null(found[["kind"]])) NA_character_ else found[["kind"]]
+  separator <- found[["separator"]]
+  if (is.null(separator) || is.na(separator)) separator <- "|"
+  list(kind = kind, separator = separator)
+}
+
+# One column of `data` as the raw values of feature input `name` (its signature `spec`):
+# strings with "" for missing (a list column joined by the separator), numbers with NaN
+# for missing.
+feature_value <- function(value, spec, feature, name) {
+  if (is.factor(value)) value <- as.character(value)
+  if (spec$dtype == "string") {
+    if (!is.list(value)) {
+      text <- as_text(value)
+      text[is.na(value)] <- ""
+      return(text)
+    }
+    rows <- lapply(value, function(v) {
+      v <- as_text(unlist(v))
+      v[!is.na(v)]
+    })
+    several <- which(lengths(rows) > 1)
+    if (identical(feature$kind, "categorical") && length(several)) {
+      stop(sprintf(paste0("tfdeeprec: feature `%s` takes one category per row; row %d ",
+                          "holds %d values (a list column is for multi-valued features)"),
+                   name, several[1], length(rows[[several[1]]])), call. = FALSE)
+    }
+    holding <- vapply(rows, function(v) any(grepl(feature$separator, v, fixed = TRUE)),
+                      logical(1))
+    if (any(holding)) {
+      bad <- rows[[which(holding)[1]]]
+      stop(sprintf("tfdeeprec: feature `%s` has a value holding its separator '%s': \"%s\"",
+                   name, feature$separator,
+                   bad[grepl(feature$separator, bad, fixed = TRUE)][1]), call. = FALSE)
+    }
+    return(vapply(rows, paste, character(1), collapse = feature$separator))
+  }
+  if (grepl("^(float|double|bfloat)", spec$dtype)) {
+    if (is.list(value)) {
+      stop(sprintf("tfdeeprec: numeric feature `%s` takes one number per row, not a list",
+                   name), call. = FALSE)
+    }
+    numbers <- suppressWarnings(as.double(value))
+    bad <- which(is.na(numbers) & !is.na(value))
+    if (length(bad)) {
+      stop(sprintf("tfdeeprec: numeric feature `%s` has a value that is not a number: \"%s\"",
+                   name, value[bad[1]]), call. = FALSE)
+    }
+    numbers[is.na(numbers)] <- NaN
+    return(numbers)
+  }
+  value
+}
+
+# Values as character, whole numbers in full ("100000", not "1e+05") as Python writes them.
+as_text <- function(x) {
+  if (is.factor(x)) return(as.character(x))
+  out <- as.character(x)
+  if (is.double(x)) {
+    whole <- is.finite(x) & x == trunc(x) & abs(x) < 1e15
+    out[whole] <- sprintf("%.0f", x[whole] + 0)
+  }
+  out
 }
 
 #' Top-k recommendations with the `recommend` signature.

@@ -11,8 +11,9 @@
 #' @param ... The signature's inputs, named: a vector for a `[batch]` input, a matrix
 #'   or array for more dimensions (for two, also a list with one vector per row, padded
 #'   with `""`, `0` or `FALSE`), one value for a scalar. Values are coerced to the
-#'   input's dtype (`as.character()` for strings, `as.integer()` for integers,
-#'   `as.double()` for floats, `as.logical()` for bool).
+#'   input's dtype (`as.character()` for strings, with whole numbers in full: `"100000"`,
+#'   not `"1e+05"`; `as.integer()` for integers, `as.double()` for floats,
+#'   `as.logical()` for bool).
 #' @return A named list with one R value per output: a vector for a `[batch]` output, a
 #'   matrix or array for more dimensions, one value for a scalar.
 #' @examples
@@ -58,13 +59,16 @@ call_signature <- function(model, name, ...) {
 }
 
 signature <- function(model, name) {
-  signatures <- model$module$signatures
-  available <- unlist(reticulate::import_builtins()$list(signatures$keys()))
+  available <- signature_names(model)
   if (!(name %in% available)) {
     stop(sprintf("tfdeeprec: export '%s' has no signature '%s' (it has: %s)", model$name,
                  name, paste(sort(available), collapse = ", ")), call. = FALSE)
   }
-  signatures[[name]]
+  model$module$signatures[[name]]
+}
+
+signature_names <- function(model) {
+  unlist(reticulate::import_builtins()$list(model$module$signatures$keys()))
 }
 
 # A signature's inputs and outputs, each name -> list(dtype, shape): from the export's
@@ -85,7 +89,7 @@ signature_specs <- function(model, name, fn = signature(model, name)) {
 input_tensor <- function(tf, value, spec, name) {
   dtype <- spec$dtype
   rank <- length(spec$shape)
-  coerce <- switch(sub("[0-9]+$", "", dtype), string = as.character, bool = as.logical,
+  coerce <- switch(sub("[0-9]+$", "", dtype), string = as_text, bool = as.logical,
                    int = , uint = as.integer, as.double)
   if (rank == 2 && is.list(value)) {
     value <- pad_rows(lapply(value, coerce), if (dtype == "string") "" else coerce(0))

@@ -32,7 +32,7 @@ from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import MODELS
 from tfdeeprec.runs import export_run, load_run, recommend_from_run, recommend_top_k, save_run
 from tfdeeprec.training import TrainingConfig
-from tfdeeprec.training.experiment import ExperimentConfig, evaluate_model, run_experiment
+from tfdeeprec.training.experiment import ExperimentConfig, evaluate_part, run_experiment
 
 CASES = [(name, task) for name, spec in sorted(MODELS.items()) for task in spec.tasks]
 IDS = [f"{name}-{task}" for name, task in CASES]
@@ -161,17 +161,18 @@ def test_fit_then_full_ranking_evaluation(conformed, key):
     assert 0.0 <= test["ndcg@10"] <= 1.0 and 0.0 <= test["recall@10"] <= 1.0
     if case.config.task == "rating":
         assert 0.0 < test["rmse"] < 3.0 and test["rows"] == len(case.result.data.test)
+    if case.config.task == "ctr":
+        assert 0.0 <= test["auc"] <= 1.0 and 0.0 < test["logloss"] < 5.0
 
 
 @pytest.mark.parametrize("key", IDS)
 def test_saved_run_reloads_with_the_same_metrics_and_recommendations(conformed, key):
     case = conformed[key]
     model, user_vocab, item_vocab, config = load_run(case.run_dir)
-    assert config == case.config
+    assert config == case.result.config  # with the feature specs a context run inferred
     assert (user_vocab, item_vocab) == (case.result.data.user_vocab,
                                         case.result.data.item_vocab)
-    data = case.result.data
-    again = evaluate_model(model, data, data.test, config, exclude=(data.valid,)).metrics
+    again = evaluate_part(model, case.result.data, "test", config)
     assert again == pytest.approx(case.result.metrics["test"], abs=1e-6)
     reloaded = recommend_from_run(case.run_dir, case.users, K)
     assert reloaded[-1] == []  # an unknown user has no row in the model

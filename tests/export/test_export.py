@@ -22,8 +22,8 @@ from tfdeeprec.runs import export_run, save_run
 from tfdeeprec.training import TrainingConfig
 from tfdeeprec.training.experiment import ExperimentConfig, run_experiment
 
-# An ID-only model and one with side features inside, each for both tasks.
-CASES = [(name, task) for name in ("mf", "wide_deep") for task in MODELS[name].tasks]
+# Two pair-family models, each for both tasks (context models: tests/families/test_context.py).
+CASES = [(name, task) for name in ("mf", "neumf") for task in MODELS[name].tasks]
 MAX_K = 30
 UNKNOWN_USER, UNKNOWN_ITEM = "no-such-user", "no-such-item"
 CHECK_SCRIPT = Path(__file__).with_name("serving_check.py")

@@ -6,7 +6,7 @@ Driven by the registry alone: a new model is tested here with no edit.
 import numpy as np
 import pytest
 
-from tfdeeprec._keras import keras, tf
+from tfdeeprec._keras import keras, tf  # noqa: F401
 from tfdeeprec.data.side_features import FeatureTables
 from tfdeeprec.families import get_family
 from tfdeeprec.models import MODELS, build_model, get_spec
@@ -76,6 +76,8 @@ def test_build_fit_predict_reload(name, task, reload_check):
         return
     compile_model(model, task, TrainingConfig(optimizer="adam", learning_rate=0.05))
     features, labels = _batch()
+    if spec.family == "context":  # raw named features: IDs as strings
+        features = {key: value.astype(str) for key, value in features.items()}
     if task == "rating":
         labels = 1.0 + 4.0 * labels
     own_loss = not get_family(spec.family).losses.get(task)
@@ -117,11 +119,6 @@ def _check_closed_form(spec, model, reload_check):
 def test_side_features_reach_only_models_that_use_them():
     users, items = _side_features()
     plain = build_model("mf", NUM_USERS, NUM_ITEMS, user_features=users, embedding_dim=2)
-    wide = build_model("wide_deep", NUM_USERS, NUM_ITEMS, user_features=users,
-                       item_features=items, hidden_units=(4,))
-    assert {layer.name for layer in wide.layers} >= {"occupation_lookup", "genres_lookup",
-                                                     "cross_occupation_x_genres",
-                                                     "cross_user_id_x_genres"}
     assert not any("lookup" in layer.name for layer in plain.layers)
     towers = build_model("two_tower", NUM_USERS, NUM_ITEMS, user_features=users,
                          item_features=items, embedding_dim=2)

@@ -35,6 +35,8 @@ class EncodedInteractions:
     num_items: int
     rating: np.ndarray | None = None
     timestamp: np.ndarray | None = None
+    id_features: "IdFeatures | None" = None
+
 
     def __len__(self) -> int:
         return len(self.user)
@@ -45,7 +47,35 @@ class EncodedInteractions:
         return EncodedInteractions(
             self.user[keep], self.item[keep], self.num_users, self.num_items,
             None if self.rating is None else self.rating[keep],
-            None if self.timestamp is None else self.timestamp[keep])
+            None if self.timestamp is None else self.timestamp[keep], self.id_features)
+
+
+@dataclass(frozen=True, eq=False)
+class IdFeatures:
+    """Raw feature values per vocabulary index, for models that score a (user, item)
+    pair from named features (the context family): ``user[name]`` has one value per
+    user index (``num_users``), ``item[name]`` one per item index; index 0 (the OOV
+    slot) holds missing values. ``context`` names the features that belong to neither
+    (hour, ...): when a pair is scored they are missing (``""`` / ``NaN``).
+
+    >>> f = IdFeatures({"user_id": np.array(["", "a"])}, {"item_id": np.array(["", "x"])},
+    ...                {"hour": "str"})
+    >>> {k: v.tolist() for k, v in f.join(np.array([1, 1]), np.array([1, 0])).items()}
+    {'user_id': ['a', 'a'], 'item_id': ['x', ''], 'hour': ['', '']}
+    """
+
+    user: dict
+    item: dict
+    context: dict  # name -> "str" or "float32"
+
+    def join(self, users: np.ndarray, items: np.ndarray) -> dict:
+        """The raw feature rows of the pairs ``(users[j], items[j])``."""
+        out = {name: values[users] for name, values in self.user.items()}
+        out.update({name: values[items] for name, values in self.item.items()})
+        for name, kind in self.context.items():
+            out[name] = (np.full(len(users), np.nan, np.float32) if kind == "float32"
+                         else np.full(len(users), "", dtype=object).astype(str))
+        return out
 
 
 def encode(frame: InteractionFrame, user_vocab: Vocabulary,

@@ -30,6 +30,11 @@ SIGNATURE_NOTES = {
                             "unknown IDs ignored), best first; the given items are not "
                             "returned when the export excludes seen items; `k` and "
                             "`exclude` as in `recommend`",
+    "score_features": "one click probability per row of raw named features (categorical "
+                      "and multi-valued: strings, \"\" when missing, multi-valued values "
+                      "joined by the feature's separator; numeric: float32, NaN when missing "
+                      "and then imputed with the training mean); every feature is required; "
+                      "an unseen category takes the out-of-vocabulary row",
     "embed": "the query tower's embedding of each user_id (zeros when `known` is false)",
     "item_embedding": "the candidate tower's embedding of each item_id (zeros when `known` "
                       "is false); a pair's score is the dot product of the two embeddings",
@@ -37,6 +42,7 @@ SIGNATURE_NOTES = {
 
 _SCORES = {"rating": "predicted rating",
            "implicit": "probability of interaction, sigmoid(logit)",
+           "ctr": "probability of a click (label 1), sigmoid(logit)",
            "retrieval": "dot product of the query and candidate tower embeddings (their "
                         "cosine similarity: the towers L2-normalise their outputs)",
            "query_tower": "no score: `embed` returns query embeddings; score = dot product "
@@ -51,8 +57,7 @@ def describe_signatures(signatures: dict) -> dict:
     """Input and output names, dtypes and shapes (``null`` = any size) of each signature."""
     described = {}
     for key, function in signatures.items():
-        args, kwargs = function.structured_input_signature
-        specs = list(args) + list(kwargs.values())
+        specs = tf.nest.flatten(function.structured_input_signature)
         described[key] = {
             "inputs": {spec.name: _tensor(spec) for spec in specs},
             "outputs": {out: _tensor(t) for out, t in sorted(function.structured_outputs.items())},
@@ -79,8 +84,9 @@ def build_metadata(module, signatures: dict, *, model, family: str, user_vocab, 
         "task": module.task,
         "score": score or score_meaning(module.task),
         "versions": {"tfdeeprec": tfdeeprec.__version__, "tensorflow": tf.__version__},
-        "vocab": {"users": len(user_vocab) - 1, "items": len(item_vocab) - 1,
-                  "oov_index": 0, "note": "sizes exclude the OOV slot"},
+        "vocab": None if user_vocab is None else {
+            "users": len(user_vocab) - 1, "items": len(item_vocab) - 1, "oov_index": 0,
+            "note": "sizes exclude the OOV slot"},
         "export": {"name": name, "version": version, "max_k": getattr(module, "max_k", None),
                    "requested_max_k": requested_max_k,
                    "exclude_seen": getattr(module, "exclude_seen", None),

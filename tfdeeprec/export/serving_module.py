@@ -38,7 +38,7 @@ from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.prepared import RatingFallbacks
 from tfdeeprec.data.vocabulary import Vocabulary
 
-TASKS = ("rating", "implicit")
+TASKS = ("rating", "implicit", "ctr")
 PADDING_ID = ""
 # `recommend` runs the model on blocks of whole users, one block after another, each of
 # at most max(PAIRS_PER_CALL, num_items) (user, item) pairs, which bounds its memory.
@@ -59,6 +59,15 @@ OOV_BEHAVIOUR = {
         "unknown_user_unknown_item": "0.0",
         "recommend_unknown_user": "items ranked by popularity; scores are those shares "
                                   "(equal to `score` for the same pair)",
+    },
+    "ctr": {
+        "unknown_user_known_item": "the model's probability with the user's ID and features "
+                                   "missing (their missing or out-of-vocabulary rows)",
+        "known_user_unknown_item": "the model's probability with the item's ID and features "
+                                   "missing",
+        "unknown_user_unknown_item": "the model's probability with both sides missing",
+        "recommend_unknown_user": "items ranked by that probability (equal to `score` for "
+                                  "the same pair)",
     },
     "known": "`known` is true only when both the user and the item are in the vocabularies; "
              "the empty string is never a known ID in `exclude` (it is padding)",
@@ -87,6 +96,8 @@ class FallbackTables:
         if task == "rating":
             means = RatingFallbacks.from_train(train)
             user, item = means.user, means.item
+        elif task == "ctr":  # the model scores unknown IDs itself: no fallback
+            user, item = np.zeros(train.num_users), np.zeros(train.num_items)
         else:
             item = item_popularity(keys, train.num_items)
             user = np.zeros(train.num_users)
@@ -102,7 +113,8 @@ class ServingModule(tf.Module):
     Args:
         model: a ``{"user_id", "item_id"} (int32 [B]) -> score [B]`` Keras model.
         user_vocab, item_vocab: the :class:`Vocabulary` s the model was trained with.
-        task (str): ``rating`` or ``implicit`` (then outputs go through a sigmoid).
+        task (str): ``rating``, ``implicit`` or ``ctr`` (those two: outputs go through a
+            sigmoid; ``ctr`` models score unknown IDs themselves, without fallbacks).
         fallbacks (FallbackTables): from the training split.
         max_k (int): the largest ``k``; clipped to the number of known items.
         exclude_seen (bool): leave training items out of ``recommend``.
@@ -144,7 +156,8 @@ class ServingModule(tf.Module):
 
 def _attach_functions(module: ServingModule, model, num_items: int, users_per_call: int):
     """Builds the serving tf.functions as closures over ``model`` and attaches them."""
-    implicit = module.task == "implicit"
+    implicit = module.task in ("implicit", "ctr")
+    own_oov = module.task == "ctr"  # the model has rows for missing and unknown features
     all_items = tf.range(num_items, dtype=tf.int32)
 
     def lookup(table, ids):
@@ -159,6 +172,8 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
         n = tf.shape(users)[0]
         scores = model_scores(tf.repeat(users, num_items), tf.tile(all_items, [n]))
         scores = tf.reshape(scores, [n, num_items])
+        if own_oov:
+            return scores
         return tf.where(users[:, None] > 0, scores, module.item_fallback[None, :])
 
     def all_scores(users):  # model calls over at most `users_per_call` users each
@@ -208,7 +223,8 @@ def _attach_functions(module: ServingModule, model, num_items: int, users_per_ca
         fallback = tf.where(user_known, tf.gather(module.user_fallback, users),
                             tf.gather(module.item_fallback, items))
         known = user_known & item_known
-        return {"score": tf.where(known, model_scores(users, items), fallback),
+        scores = model_scores(users, items)
+        return {"score": scores if own_oov else tf.where(known, scores, fallback),
                 "known": known}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="user_id"),

@@ -58,7 +58,7 @@ def verify_export(export_dir, model, user_vocab: Vocabulary, item_vocab: Vocabul
     def expected(users, items):
         out = np.reshape(model({schema.USER_ID: users, schema.ITEM_ID: items},
                                training=False), [-1]).astype(np.float32)
-        return 1.0 / (1.0 + np.exp(-out)) if task == "implicit" else out
+        return 1.0 / (1.0 + np.exp(-out)) if task in ("implicit", "ctr") else out
 
     check_plain_tf(export_dir)
     verify_scores(tf.saved_model.load(str(export_dir)), expected, user_vocab, item_vocab,

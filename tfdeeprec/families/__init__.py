@@ -1,24 +1,24 @@
 """Model families: each owns what is kind-specific (pipeline, loss, scoring, export).
 
-See :mod:`tfdeeprec.families.base` for the interface and the five kinds. ``pair``,
-``embedding``, ``row`` and ``sequence`` have models today; ``context`` (FM, DeepFM,
-xDeepFM, DCN) arrives with the declarative feature specs its rows are made of, as one
-more module here.
+See :mod:`tfdeeprec.families.base` for the interface and the five kinds, each with
+models: ``pair``, ``embedding``, ``row``, ``sequence`` and ``context`` (FM, DeepFM,
+xDeepFM, DCN, DCN-v2, AutoInt, on the declarative features of ``tfdeeprec.features``).
 
 >>> sorted(FAMILIES)
-['embedding', 'pair', 'row', 'sequence']
+['context', 'embedding', 'pair', 'row', 'sequence']
 >>> get_family("pair").tasks
 ('rating', 'implicit')
 """
 
 from tfdeeprec.families.base import Family, TrainingPlan
+from tfdeeprec.families.context import ContextFamily
 from tfdeeprec.families.embedding import EmbeddingFamily
 from tfdeeprec.families.pair import PairFamily
 from tfdeeprec.families.row import RowFamily
 from tfdeeprec.families.sequence import SequenceFamily
 
 FAMILIES = {family.name: family for family in (PairFamily(), EmbeddingFamily(), RowFamily(),
-                                               SequenceFamily())}
+                                               SequenceFamily(), ContextFamily())}
 FAMILY_KINDS = ("pair", "embedding", "row", "sequence", "context")
 
 
@@ -31,5 +31,5 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
-__all__ = ["FAMILIES", "FAMILY_KINDS", "EmbeddingFamily", "Family", "PairFamily",
+__all__ = ["FAMILIES", "FAMILY_KINDS", "ContextFamily", "EmbeddingFamily", "Family", "PairFamily",
            "RowFamily", "SequenceFamily", "TrainingPlan", "get_family"]

@@ -34,7 +34,8 @@ import numpy as np
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.data.encoded import EncodedInteractions
-from tfdeeprec.data.prepared import PreparedData
+from tfdeeprec.data.load import load_interactions
+from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.data.side_features import build_feature_tables
 from tfdeeprec.models.two_tower import sampling_probabilities
 
@@ -56,6 +57,9 @@ class TrainingPlan:
         solve: for closed-form models (ItemKNN; EASE, SVD, ALS next): ``model -> None``
             sets the built model's weights from the training data, in place of ``fit``
             (``train_data`` is then ``None``).
+        validation_score: ``fitted model -> what ranking_evaluator.evaluate takes``;
+            default: the family's full-ranking ``score_fn`` (a CTR evaluator takes the
+            model itself).
     """
 
     build: Callable[[], keras.Model]
@@ -66,6 +70,7 @@ class TrainingPlan:
     monitor: str = "val_loss"
     scorer: Callable[[keras.Model], keras.Model] = field(default=lambda model: model)
     solve: Callable[[keras.Model], None] | None = None
+    validation_score: Callable | None = None
 
 
 class Family(abc.ABC):
@@ -95,6 +100,20 @@ class Family(abc.ABC):
         """The loss a run compiles with: the user's, else the task's default."""
         allowed = self.losses.get(config.task, ())
         return config.training.loss or (allowed[0] if allowed else None)
+
+    def prepare(self, config, frame=None):
+        """Loads (unless ``frame`` is given), splits and encodes the data as ``config``
+        says: a :class:`~tfdeeprec.data.PreparedData` (the context family: labelled rows)."""
+        frame = frame if frame is not None else load_interactions(config.data)
+        if config.task == "rating" and not frame.has_ratings:
+            raise ValueError(f"task 'rating' needs ratings, but {frame.source} has none")
+        return prepare_data(frame, split=config.split, ratios=config.ratios, seed=config.seed,
+                            validation_fraction=config.validation_fraction)
+
+    def evaluate(self, model, data, part: str, config) -> dict | None:
+        """Metrics of ``model`` on ``data``'s ``part`` (``"valid"`` or ``"test"``), or
+        ``None`` for the standard ones (full ranking, and rating metrics for ratings)."""
+        return None
 
     def model_arguments(self, spec, config, data: PreparedData) -> dict:
         """The builder arguments that come from the data, for the builders that take them:
@@ -143,6 +162,11 @@ class Family(abc.ABC):
     def predict_ratings(self, model, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings of known (user, item) index pairs (task ``rating``)."""
         raise NotImplementedError(f"{self.name}-family models do not predict ratings")
+
+    def rating_predictions(self, model, data, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(actual, predicted)`` ratings of ``data``'s ``part`` (its known pairs)."""
+        rows = getattr(data, part).known()
+        return rows.rating, np.asarray(self.predict_ratings(model, rows.user, rows.item))
 
     @abc.abstractmethod
     def export(self, model, user_vocab, item_vocab, *, config, base, name: str, train,

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
+from tfdeeprec.models.autoint import build_autoint
+from tfdeeprec.models.dcn import build_dcn
+from tfdeeprec.models.dcn_v2 import build_dcn_v2
+from tfdeeprec.models.deepfm import build_deepfm
+from tfdeeprec.models.fm import build_fm
 from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
+from tfdeeprec.models.logistic_regression import build_lr
 from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
@@ -27,12 +33,13 @@ from tfdeeprec.models.rankers import (gmf_ranker, mf_ranker, mlp_ncf_ranker, neu
                                       pop_ranker)
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
+from tfdeeprec.models.xdeepfm import build_xdeepfm
 
 # Builder arguments that come from the data (filled in by the model's family when the
 # builder takes them), not from the user's hyperparameters.
 DATA_ARGUMENTS = frozenset({"task", "name", "user_features", "item_features",
                             "item_probabilities", "user_history", "global_mean",
-                            "rating_range"})
+                            "rating_range", "features", "feature_stats"})
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,9 @@ class ModelSpec:
         if unknown:
             raise ValueError(f"model {self.name!r} takes no argument(s) {unknown}; it takes "
                              f"{sorted(self.builder_arguments())}")
+        if "task" in kwargs and kwargs["task"] not in self.tasks:
+            raise ValueError(f"`task` must be one of {self.tasks} for the model {self.name!r}. "
+                             f"Received: task={kwargs['task']!r}")
         return self.builder(num_users, num_items, **(self.defaults() | kwargs))
 
 
@@ -127,11 +137,6 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "GMF and MLP-NCF side by side, fused by one output layer",
               "He et al., Neural Collaborative Filtering, WWW 2017",
               {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]}, ranker=neumf_ranker),
-    ModelSpec("wide_deep", build_wide_deep, "pair", ("implicit", "rating"),
-              "a linear model over IDs, side features and crosses, plus an MLP over "
-              "embeddings",
-              "Cheng et al., Wide & Deep Learning for Recommender Systems, DLRS 2016",
-              {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
     ModelSpec("two_tower", build_two_tower, "embedding", ("implicit",),
               "query and candidate towers trained with a logQ-corrected in-batch softmax",
               "Yi et al., Sampling-Bias-Corrected Neural Modeling for Large Corpus Item "
@@ -151,6 +156,42 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "Rendle et al., Factorizing Personalized Markov Chains for Next-Basket "
               "Recommendation, WWW 2010 (its unfactorised chain)", {"max_length": 5},
               solver=solve_markov),
+    ModelSpec("lr", build_lr, "context", ("ctr",),
+              "logistic regression over the features (FM's first-order term)",
+              "baseline (RecBole's LR)"),
+    ModelSpec("fm", build_fm, "context", ("ctr", "rating"),
+              "factorization machine: linear term plus pairwise field-embedding dot products",
+              "Rendle, Factorization Machines, ICDM 2010", {"embedding_dim": 4}),
+    ModelSpec("deepfm", build_deepfm, "context", ("ctr",),
+              "FM plus an MLP over the same field embeddings",
+              "Guo et al., DeepFM: A Factorization-Machine based Neural Network for CTR "
+              "Prediction, IJCAI 2017", {"embedding_dim": 4, "hidden_units": [8]}),
+    ModelSpec("xdeepfm", build_xdeepfm, "context", ("ctr",),
+              "linear term, compressed interaction network (CIN) and an MLP",
+              "Lian et al., xDeepFM: Combining Explicit and Implicit Feature Interactions "
+              "for Recommender Systems, KDD 2018",
+              {"embedding_dim": 4, "hidden_units": [8], "cin_layer_sizes": [4, 4]}),
+    ModelSpec("dcn", build_dcn, "context", ("ctr",),
+              "deep & cross network: a cross network beside an MLP",
+              "Wang et al., Deep & Cross Network for Ad Click Predictions, ADKDD 2017",
+              {"embedding_dim": 4, "hidden_units": [8], "cross_layers": 2}),
+    ModelSpec("dcn_v2", build_dcn_v2, "context", ("ctr",),
+              "DCN-v2: full-rank, low-rank or mixture cross layers with an MLP, stacked or "
+              "parallel",
+              "Wang et al., DCN V2: Improved Deep & Cross Network and Practical Lessons for "
+              "Web-scale Learning to Rank Systems, WWW 2021",
+              {"embedding_dim": 4, "hidden_units": [8], "low_rank": 2}),
+    ModelSpec("wide_deep", build_wide_deep, "context", ("ctr", "rating"),
+              "a linear model over the features and their crosses, plus an MLP over the "
+              "field embeddings",
+              "Cheng et al., Wide & Deep Learning for Recommender Systems, DLRS 2016",
+              {"embedding_dim": 4, "hidden_units": [8]}),
+    ModelSpec("autoint", build_autoint, "context", ("ctr",),
+              "AutoInt+: multi-head self-attention over the fields, with an MLP",
+              "Song et al., AutoInt: Automatic Feature Interaction Learning via "
+              "Self-Attentive Neural Networks, CIKM 2019",
+              {"embedding_dim": 4, "hidden_units": [8], "attention_layers": 1,
+               "head_dim": 4}),
 )}
 
 

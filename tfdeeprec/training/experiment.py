@@ -26,7 +26,7 @@ from tfdeeprec.training.callbacks import RankingValidation
 from tfdeeprec.training.recipe import FitResult, fit
 
 __all__ = ["ExperimentConfig", "ExperimentResult", "PreparedData", "TrainingConfig",
-           "evaluate_model", "load_run", "prepare_data", "rating_metrics", "run_experiment",
+           "evaluate_model", "evaluate_part", "load_run", "prepare_data", "rating_metrics", "run_experiment",
            "save_run", "score_fn_for", "solve"]
 
 RANKING_METRICS = ("hit", "precision", "recall", "ndcg", "mrr")
@@ -83,16 +83,16 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
         callbacks = []
         if plan.ranking_evaluator is not None:
             callbacks.append(RankingValidation(
-                plan.ranking_evaluator,
-                lambda fitted: family.score_fn(plan.scorer(fitted), data.train, live=True)))
+                plan.ranking_evaluator, plan.validation_score or (
+                    lambda fitted: family.score_fn(plan.scorer(fitted), data.train, live=True))))
             validation_seconds = callbacks[-1].seconds
         fitted = fit(plan.build, plan.train_data, task=config.task, config=train_cfg,
                      validation_data=plan.validation_data, callbacks=callbacks,
                      strategy=strategy)
     model = plan.scorer(fitted.model)
-    metrics = {"valid": evaluate_model(model, data, data.valid, config).metrics,
-               "test": evaluate_model(model, data, data.test, config,
-                                      exclude=(data.valid,)).metrics}
+    if config.features is None and getattr(data, "specs", None) is not None:
+        config = dataclasses.replace(config, features=[s.to_dict() for s in data.specs])
+    metrics = {part: evaluate_part(model, data, part, config) for part in ("valid", "test")}
     return ExperimentResult(config, model, data, metrics, fitted.history,
                             fitted.epoch_seconds, fitted.seconds, model.count_params(),
                             fitted.initial_epoch, list(validation_seconds))
@@ -114,6 +114,17 @@ def score_fn_for(model, config: ExperimentConfig, train: EncodedInteractions, *,
     """The full-ranking ``users [b] -> scores [b, num_items]`` of ``config.model``'s family."""
     family = get_family(get_spec(config.model).family)
     return family.score_fn(model, train, live=live)
+
+
+def evaluate_part(model, data, part: str, config: ExperimentConfig) -> dict:
+    """The metrics of ``model`` on ``data``'s ``"valid"`` or ``"test"`` part: the family's
+    own (CTR), else :func:`evaluate_model` (the test part excludes validation items)."""
+    family = get_family(get_spec(config.model).family)
+    metrics = family.evaluate(model, data, part, config)
+    if metrics is not None:
+        return metrics
+    exclude = (data.valid,) if part == "test" else ()
+    return evaluate_model(model, data, getattr(data, part), config, exclude=exclude).metrics
 
 
 def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteractions,

@@ -25,7 +25,7 @@ class FitResult:
 
 
 def default_loss(task: str) -> str:
-    return {"rating": "mse", "implicit": "bce"}[task]
+    return {"rating": "mse", "implicit": "bce", "ctr": "bce"}[task]
 
 
 def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> keras.Model:
