@@ -132,16 +132,6 @@ IMPLICIT = {
         "train": {"loss": "bce", "learning_rate": 1e-4, "epochs": 40,
                   "early_stopping_patience": 5, "reduce_lr_patience": 3},
     },
-    "wide_deep": {
-        "label": "Wide & Deep (+ user/item features)",
-        "builder": "wide_deep",
-        "side_features": True,
-        "model": {"embedding_dim": 32, "feature_embedding_dim": 8, "hidden_units": (128, 64),
-                  "dropout_rate": 0.2, "l2": 1e-2},
-        "data": {"num_negatives": 4, "batch_size": 512},
-        "train": {"loss": "bce", "learning_rate": 1e-3, "epochs": 60,
-                  "early_stopping_patience": 6, "reduce_lr_patience": 3},
-    },
 }
 
 _RATING_TRAIN = {"learning_rate": 5e-4, "epochs": 80, "early_stopping_patience": 6,
@@ -178,15 +168,6 @@ RATING = {
         "data": {"batch_size": 128},
         "train": dict(_RATING_TRAIN),
     },
-    "wide_deep": {
-        "label": "Wide & Deep (+ user/item features)",
-        "builder": "wide_deep",
-        "side_features": True,
-        "model": {"embedding_dim": 32, "feature_embedding_dim": 8, "hidden_units": (128, 64),
-                  "dropout_rate": 0.0, "l2": 0.1},
-        "data": {"batch_size": 128},
-        "train": dict(_RATING_TRAIN),
-    },
 }
 
 # The same MF, trained once more from scratch on the whole training 80% for the number
@@ -212,12 +193,7 @@ def _builders():
     from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
     builders = {"mf": build_mf, "gmf": build_gmf, "mlp_ncf": build_mlp_ncf,
                 "neumf": build_neumf}
-    try:
-        from tfdeeprec.models.wide_deep import build_wide_deep
-    except ImportError:  # Wide & Deep not in this checkout: its rows are skipped
-        build_wide_deep = None
-    if build_wide_deep is not None:
-        builders["wide_deep"] = build_wide_deep
+    # Wide & Deep is a context (CTR) model now: its ml-100k rows are in peers_ml100k.py.
     return builders
 
 

@@ -180,11 +180,12 @@ score <- function(model, data) {
   add_outputs(data, out, specs$outputs)
 }
 
-# `data` with a column per output (of `out`) that has a batch dimension, in the order
-# of the signature's `outputs` (a loaded signature's dict of outputs has no fixed order).
+# `data` with a column per output (of `out`) that has a batch dimension, in name order
+# (the metadata lists outputs sorted; a loaded signature's dict of outputs has no fixed
+# order).
 add_outputs <- function(data, out, outputs) {
   batched <- names(outputs)[vapply(outputs, function(s) length(s$shape) > 0, logical(1))]
-  for (name in intersect(batched, names(out))) data[[name]] <- out[[name]]
+  for (name in sort(intersect(batched, names(out)))) data[[name]] <- out[[name]]
   data
 }
 

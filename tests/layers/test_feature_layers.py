@@ -44,12 +44,10 @@ def test_field_embedding_by_hand():
     city = np.arange(8, dtype="float32").reshape(4, 2)
     genres = 10 + np.arange(10, dtype="float32").reshape(5, 2)
     age = np.array([[0.5, -1.0]], "float32")
-    layer.tables["city"].assign(city)
-    layer.tables["genres"].assign(genres)
-    layer.tables["age"].assign(age)
-    layer.weights_1d["city"].assign([[1.0], [2.0], [3.0], [4.0]])
-    layer.weights_1d["genres"].assign([[0.0], [0.0], [10.0], [0.0], [20.0]])
-    layer.weights_1d["age"].assign([[3.0]])
+    layer.embeddings.assign(np.concatenate([city, genres, age]))  # rows in table order
+    assert (layer.table_rows("genres").start, layer.table_rows("age").start) == (4, 9)
+    layer.linear_weights.assign([[1.0], [2.0], [3.0], [4.0], [0.0], [0.0], [10.0], [0.0],
+                                 [20.0], [3.0]])
     layer.bias.assign([0.5])
     fields, linear = (t.numpy() for t in layer(encoded))
     np.testing.assert_allclose(fields[0], [city[3], (genres[4] + genres[2]) / 2, 2 * age[0]])
@@ -62,7 +60,8 @@ def test_linear_only_and_shared_tables():
     specs = [Categorical("home", embedding="place"), Categorical("work", embedding="place")]
     layer = FieldEmbedding(specs, {"place": 3}, embedding_dim=0)
     out = layer({"home": tf.constant([1]), "work": tf.constant([2])})
-    assert out.shape == (1, 1) and len(layer.weights) == 2  # one shared weight table + bias
+    assert out.shape == (1, 1) and len(layer.weights) == 2  # one weight table + bias
+    assert layer.linear_weights.shape == (3, 1)  # the shared table once
     with pytest.raises(ValueError, match="linear=False"):
         FieldEmbedding(specs, {"place": 3}, embedding_dim=0, linear=False)
     with pytest.raises(ValueError, match=r"table\(s\) \['place'\]"):

@@ -74,54 +74,85 @@ class FieldEmbedding(keras.layers.Layer):
         self.l2 = float(l2)
 
     def build(self, input_shape):
-        self.tables, self.weights_1d = {}, {}
+        # One table for every feature, each feature's rows at its table's offset (as
+        # RecBole's token embedding): one gather and one sparse update a step, not one
+        # per feature.
+        self.offsets, total = {}, 0
         for spec in self.specs:
-            if spec.table in self.tables:
-                continue
-            rows = self.table_sizes[spec.table]
-            # Small rows, as libFM and DeepCTR start: with many fields, larger ones make
-            # the sum of pairwise products (FM, CIN) start far from 0.
-            self.tables[spec.table] = None if not self.embedding_dim else self.add_weight(
-                name=f"{spec.table}_embedding", shape=(rows, self.embedding_dim),
-                initializer=keras.initializers.RandomNormal(stddev=INIT_STDDEV))
-            if self.linear:
-                self.weights_1d[spec.table] = self.add_weight(
-                    name=f"{spec.table}_linear", shape=(rows, 1), initializer="zeros")
+            if spec.table not in self.offsets:
+                self.offsets[spec.table] = total
+                total += self.table_sizes[spec.table]
+        # Small rows, as libFM and DeepCTR start: with many fields, larger ones make
+        # the sum of pairwise products (FM, CIN) start far from 0.
+        self.embeddings = None if not self.embedding_dim else self.add_weight(
+            name="embeddings", shape=(total, self.embedding_dim),
+            initializer=keras.initializers.RandomNormal(stddev=INIT_STDDEV))
         if self.linear:
+            self.linear_weights = self.add_weight(name="linear_weights", shape=(total, 1),
+                                                  initializer="zeros")
             self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
+        singles = [s for s in self.specs if self._kind(s) == "single"]
+        others = [s for s in self.specs if self._kind(s) != "single"]
+        block_order = [s.name for s in singles + others]
+        self._singles, self._others = singles, others
+        self._order = [block_order.index(s.name) for s in self.specs]
         super().build(input_shape)
+
+    @staticmethod
+    def _kind(spec) -> str:
+        if isinstance(spec, Numeric) and spec.transform != "bucketize":
+            return "plain"
+        return "multi" if spec.kind == "multi_valued" else "single"
 
     def call(self, encoded):
         fields, terms, penalty = [], [], []
-        for spec in self.specs:
-            x = encoded[spec.name]
-            table = self.tables[spec.table]
-            plain = isinstance(spec, Numeric) and spec.transform != "bucketize"
-            if plain:
-                value = tf.reshape(tf.cast(x, tf.float32), [-1, 1])
-                if table is not None:
-                    fields.append(value * table[0])
-                if self.linear:
-                    terms.append(value * self.weights_1d[spec.table][0])
-                continue
-            mask = tf.cast(x > 0, tf.float32)[..., None] if spec.kind == "multi_valued" else None
-            if table is not None:
-                rows = tf.gather(table, x)
+        if self._singles:
+            ids = tf.stack([tf.cast(encoded[s.name], tf.int64) + self.offsets[s.table]
+                            for s in self._singles], axis=1)  # [B, S]
+            if self.embeddings is not None:
+                rows = tf.gather(self.embeddings, ids)
+                fields.append(rows)
                 if self.l2:
                     penalty.append(tf.reduce_sum(tf.square(rows)))
-                fields.append(rows if mask is None else self._pool(spec, rows * mask, mask))
             if self.linear:
-                weights = tf.gather(self.weights_1d[spec.table], x)
-                if self.l2 and table is None:
+                weights = tf.gather(self.linear_weights, ids)[..., 0]
+                terms.append(tf.reduce_sum(weights, axis=1, keepdims=True))
+                if self.l2 and self.embeddings is None:
                     penalty.append(tf.reduce_sum(tf.square(weights)))
-                terms.append(weights if mask is None else self._pool(spec, weights * mask, mask))
+        for spec in self._others:
+            x = encoded[spec.name]
+            offset = self.offsets[spec.table]
+            if self._kind(spec) == "plain":
+                value = tf.reshape(tf.cast(x, tf.float32), [-1, 1])
+                if self.embeddings is not None:
+                    fields.append((value * self.embeddings[offset])[:, None, :])
+                if self.linear:
+                    terms.append(value * self.linear_weights[offset])
+                continue
+            ids = tf.cast(x, tf.int64) + offset
+            mask = tf.cast(x > 0, tf.float32)[..., None]  # 0: padding
+            if self.embeddings is not None:
+                rows = tf.gather(self.embeddings, ids)
+                if self.l2:
+                    penalty.append(tf.reduce_sum(tf.square(rows * mask)))
+                fields.append(self._pool(spec, rows * mask, mask)[:, None, :])
+            if self.linear:
+                weights = tf.gather(self.linear_weights, ids)
+                terms.append(self._pool(spec, weights * mask, mask))
         if penalty:
             self.add_loss(self.l2 * tf.add_n(penalty))
         linear = tf.add_n(terms) + self.bias if self.linear else None
         if not self.embedding_dim:
             return linear
-        out = tf.stack(fields, axis=1)
+        out = tf.concat(fields, axis=1) if len(fields) > 1 else fields[0]
+        if self._order != sorted(self._order):  # back to the specs' order
+            out = tf.gather(out, self._order, axis=1)
         return (out, linear) if self.linear else out
+
+    def table_rows(self, table: str) -> slice:
+        """The rows of ``table`` in :attr:`embeddings` and :attr:`linear_weights`."""
+        start = self.offsets[table]
+        return slice(start, start + self.table_sizes[table])
 
     @staticmethod
     def _pool(spec, values, mask):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tfdeeprec._keras import keras
 from tfdeeprec._registration import register
+from tfdeeprec.layers.stateless_dropout import StatelessDropout
 
 
 @register
@@ -49,13 +50,16 @@ class MLP(keras.layers.Layer):
                                name=f"dense_{i}")
             for i, units in enumerate(hidden_units)
         ]
-        self.dropout = keras.layers.Dropout(self.dropout_rate) if self.dropout_rate else None
+        self.dropout = (StatelessDropout(self.dropout_rate, name="dropout")
+                        if self.dropout_rate else None)
 
     def build(self, input_shape):
         shape = input_shape
         for layer in self.dense_layers:
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
+        if self.dropout is not None:
+            self.dropout.build(input_shape)
         super().build(input_shape)
 
     def call(self, inputs, training=None):
