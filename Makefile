@@ -42,7 +42,8 @@ bench: install
 
 # Against the peers: tfdeeprec train beside RecBole 1.2.1, implicit 0.7.3 and Surprise
 # 1.1.5 (each in its own venv, bench/peers/setup.sh) on the same ml-100k split files.
-# About 10 minutes, plus the peers' first installs (a few minutes); bench-peers-all runs
+# About 50 minutes (the CTR rows about 38, xDeepFM 17 of them), plus the peers' first
+# installs (a few minutes); bench-peers-all runs
 # every row of bench/peers_ml100k.py (2 to 3 hours at 1 thread).
 bench-peers: install
 	$(PY) bench/peers_ml100k.py

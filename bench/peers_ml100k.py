@@ -21,7 +21,8 @@ training pairs ``tfdeeprec train`` saved are exactly those of the file. Each sid
 its own process and virtual environment (``bench/peers/setup.sh recbole|implicit|
 surprise``); peak memory is each process's own.
 
-Which rows run. By default (``make bench-peers``: about 10 minutes at 1 thread, plus the
+Which rows run. By default (``make bench-peers``: about 50 minutes at 1 thread, 38 of them
+the eight CTR rows (xDeepFM's CIN alone 17), plus the
 peers' one-time installs) the rows both sides have plus the cheap peer-only ones
 (``default=True``). ``--all`` runs every row: at 1 thread and 8 epochs about 2 to 3 hours,
 almost all of it the three sequential models (a full softmax over every training

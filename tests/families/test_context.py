@@ -40,10 +40,11 @@ def planted():
     return _planted_frame()
 
 
-def _run(model, frame_or_data, epochs=4, **kwargs):
+def _run(model, frame_or_data, epochs=4, learning_rate=0.01, **kwargs):
     config = ExperimentConfig(model=model, task="ctr", batch_size=256, seed=0, **kwargs,
                               training=TrainingConfig(epochs=epochs, verbose=0, seed=0,
-                                                      learning_rate=0.01, optimizer="adam"))
+                                                      learning_rate=learning_rate,
+                                                      optimizer="adam"))
     if isinstance(frame_or_data, InteractionFrame):
         return run_experiment(config, frame=frame_or_data)
     return run_experiment(dataclasses.replace(config, data=frame_or_data))
@@ -83,7 +84,7 @@ def test_ratings_are_labelled_and_dropped_as_configured(planted):
 def labelled_file(tmp_path_factory):
     """A CSV of labelled rows without IDs: label = 1 when colour and size agree."""
     rng = np.random.default_rng(3)
-    n = 3000
+    n = 6000
     colour = rng.choice(["red", "blue"], n)
     size = rng.choice(["S", "L"], n)
     weight = rng.normal(10, 2, n)
@@ -96,7 +97,8 @@ def labelled_file(tmp_path_factory):
 
 
 def test_a_labelled_file_trains_saves_exports_and_serves(labelled_file, tmp_path):
-    result = _run("fm", str(labelled_file), model_kwargs={"embedding_dim": 4})
+    result = _run("fm", str(labelled_file), epochs=8, learning_rate=0.003,
+                  model_kwargs={"embedding_dim": 4})
     test = result.metrics["test"]
     assert set(test) == {"auc", "logloss"} and test["auc"] > 0.9
     run = save_run(result, tmp_path / "run")
