@@ -301,7 +301,6 @@ def _keyed_data(frame, config) -> ContextData:
 
 def _file_data(path, config) -> ContextData:
     from tfdeeprec.data.labelled_file import read_labelled_file
-    from tfdeeprec.data.split import _part_sizes  # noqa: F401  (same rounding below)
 
     frame = read_labelled_file(path, label=config.label)
     order = np.random.default_rng(config.seed).permutation(len(frame))
