@@ -56,6 +56,23 @@ def test_field_embedding_by_hand():
     np.testing.assert_allclose(linear[:, 0], [0.5 + 4 + 15 + 6, 0.5 + 1 + 0 - 3])
 
 
+def test_field_embedding_gradients_touch_only_the_rows_used():
+    # A dense gradient would cost the whole table's size every step (and, with Adam or
+    # SGD, a dense update): every field, plain numeric ones too, must gather its rows.
+    specs = [Categorical("city"), MultiValued("genres"), Numeric("age"), Numeric("n")]
+    layer = FieldEmbedding(specs, {"city": 1000, "genres": 5, "age": 1, "n": 1},
+                           embedding_dim=2)
+    encoded = {"city": tf.constant([3, 7]), "genres": tf.constant([[4, 2], [0, 1]]),
+               "age": tf.constant([2.0, -1.0]), "n": tf.constant([0.5, 1.0])}
+    with tf.GradientTape() as tape:
+        fields, linear = layer(encoded)
+        loss = tf.reduce_sum(fields) + tf.reduce_sum(linear)
+    for grad in tape.gradient(loss, [layer.embeddings, layer.linear_weights]):
+        assert isinstance(grad, tf.IndexedSlices)
+        rows = set(grad.indices.numpy().tolist())
+        assert rows == {3, 7, 1000, 1001, 1002, 1004, 1005, 1006}  # city, genres, age, n
+
+
 def test_linear_only_and_shared_tables():
     specs = [Categorical("home", embedding="place"), Categorical("work", embedding="place")]
     layer = FieldEmbedding(specs, {"place": 3}, embedding_dim=0)

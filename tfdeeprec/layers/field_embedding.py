@@ -92,9 +92,10 @@ class FieldEmbedding(keras.layers.Layer):
                                                   initializer="zeros")
             self.bias = self.add_weight(name="bias", shape=(1,), initializer="zeros")
         singles = [s for s in self.specs if self._kind(s) == "single"]
-        others = [s for s in self.specs if self._kind(s) != "single"]
-        block_order = [s.name for s in singles + others]
-        self._singles, self._others = singles, others
+        plains = [s for s in self.specs if self._kind(s) == "plain"]
+        multis = [s for s in self.specs if self._kind(s) == "multi"]
+        block_order = [s.name for s in singles + plains + multis]
+        self._singles, self._plains, self._multis = singles, plains, multis
         self._order = [block_order.index(s.name) for s in self.specs]
         super().build(input_shape)
 
@@ -119,17 +120,21 @@ class FieldEmbedding(keras.layers.Layer):
                 terms.append(tf.reduce_sum(weights, axis=1, keepdims=True))
                 if self.l2 and self.embeddings is None:
                     penalty.append(tf.reduce_sum(tf.square(weights)))
-        for spec in self._others:
+        if self._plains:
+            # The plain numeric fields' rows in one gather, whose gradient stays sparse
+            # (``embeddings[offset]`` would give each a dense gradient the size of the
+            # whole table, every step: memory and time growing with the vocabulary).
+            values = tf.stack([tf.reshape(tf.cast(encoded[s.name], tf.float32), [-1])
+                               for s in self._plains], axis=1)[..., None]  # [B, P, 1]
+            ids = tf.constant([self.offsets[s.table] for s in self._plains], tf.int64)
+            if self.embeddings is not None:
+                fields.append(values * tf.gather(self.embeddings, ids)[None])
+            if self.linear:
+                weights = tf.gather(self.linear_weights, ids)[None]  # [1, P, 1]
+                terms.append(tf.reduce_sum(values * weights, axis=1))
+        for spec in self._multis:
             x = encoded[spec.name]
-            offset = self.offsets[spec.table]
-            if self._kind(spec) == "plain":
-                value = tf.reshape(tf.cast(x, tf.float32), [-1, 1])
-                if self.embeddings is not None:
-                    fields.append((value * self.embeddings[offset])[:, None, :])
-                if self.linear:
-                    terms.append(value * self.linear_weights[offset])
-                continue
-            ids = tf.cast(x, tf.int64) + offset
+            ids = tf.cast(x, tf.int64) + self.offsets[spec.table]
             mask = tf.cast(x > 0, tf.float32)[..., None]  # 0: padding
             if self.embeddings is not None:
                 rows = tf.gather(self.embeddings, ids)
