@@ -135,6 +135,44 @@ def count_rows(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> int:
     return total
 
 
+def criteo_line_parts(num_lines: int, *, file_index: int = 0,
+                      ratios: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0,
+                      start: int = 0) -> np.ndarray:
+    """The part of each line, as :func:`criteo_dataset` assigns it with ``part`` set.
+
+    Lines ``start .. start + num_lines - 1`` (0-based) of the file at ``file_index`` in
+    the ``paths`` given to :func:`criteo_dataset`, with its ``ratios`` and ``seed``. A
+    line's part depends on nothing else, so the file need not be read: pair the result
+    with :func:`count_rows` (or with the rows of ``criteo_dataset(paths)``, in order) to
+    write the parts elsewhere, e.g. for another library, row for row the same.
+
+    Returns:
+        int8 ``[num_lines]``: the index of the line's part in :data:`PARTS` (0 train,
+        1 valid, 2 test).
+
+    Example:
+
+    >>> parts = criteo_line_parts(100_000)
+    >>> [round(float((parts == k).mean()), 2) for k in range(3)]
+    [0.8, 0.1, 0.1]
+    >>> criteo_line_parts(3, start=5).tolist() == criteo_line_parts(8)[5:].tolist()
+    True
+    """
+    _check_integer("num_lines", num_lines, minimum=0)
+    _check_integer("file_index", file_index, minimum=0)
+    _check_integer("seed", seed, minimum=0)
+    _check_integer("start", start, minimum=0)
+    _part_bounds(None, ratios)  # checks them
+    inner = np.array(_cuts(tuple(ratios))[1:3], np.int64)
+    out = np.empty(num_lines, np.int8)
+    step = 1 << 20
+    for low in range(0, num_lines, step):
+        numbers = tf.range(start + low, start + min(low + step, num_lines), dtype=tf.int64)
+        buckets = _line_buckets(f"{seed}:{file_index}:", numbers).numpy()
+        out[low:low + len(buckets)] = np.searchsorted(inner, buckets, side="right")
+    return out
+
+
 def _as_files(paths) -> list[Path]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -166,11 +204,24 @@ def _part_bounds(part, ratios) -> tuple[int, int] | None:
         return None
     if part not in PARTS:
         raise ValueError(f"`part` must be None or one of {PARTS}. Received: part={part!r}")
+    cuts = _cuts(ratios)
+    k = PARTS.index(part)
+    return cuts[k], cuts[k + 1]
+
+
+def _cuts(ratios) -> list[int]:
+    """The hash-bucket edges ``[0, train end, valid end, 2^40]`` of checked ``ratios``."""
     edges = np.concatenate([[0.0], np.cumsum(ratios) / sum(ratios)])
     cuts = [round(e * _HASH_BUCKETS) for e in edges]
     cuts[-1] = _HASH_BUCKETS
-    k = PARTS.index(part)
-    return cuts[k], cuts[k + 1]
+    return cuts
+
+
+def _line_buckets(prefix: str, line_numbers):
+    """The split hash of 0-based line numbers (int64 tensor) of the file ``prefix`` names
+    (``"seed:file index:"``)."""
+    keys = tf.strings.join([prefix, tf.strings.as_string(line_numbers)])
+    return tf.strings.to_hash_bucket_fast(keys, _HASH_BUCKETS)
 
 
 def _open_binary(path: Path):
@@ -219,8 +270,7 @@ def _file_lines(path: Path, index: int, seed: int, bounds) -> tf.data.Dataset:
         if bounds is None:
             return lines
         line_numbers = first - 1 + tf.range(tf.shape(lines, out_type=tf.int64)[0])
-        keys = tf.strings.join([prefix, tf.strings.as_string(line_numbers)])
-        bucket = tf.strings.to_hash_bucket_fast(keys, _HASH_BUCKETS)
+        bucket = _line_buckets(prefix, line_numbers)
         return tf.boolean_mask(lines, (bucket >= bounds[0]) & (bucket < bounds[1]))
 
     blocks = tf.data.TextLineDataset(str(path), compression_type=compression)

@@ -74,7 +74,7 @@ def fit_feature_stats(specs, batches, *, seed: int = 0) -> FeatureStats:
         for spec in specs:
             values = np.asarray(batch[spec.name])
             if spec.table in counts:
-                counts[spec.table].update(_tokens(spec, values))
+                _count_tokens(counts[spec.table], spec, values)
             elif spec.name in sums:
                 x = transformed(spec, values.astype(np.float64))
                 sums[spec.name] = _merge_moments(sums[spec.name], x[~np.isnan(x)])
@@ -89,7 +89,8 @@ def fit_feature_stats(specs, batches, *, seed: int = 0) -> FeatureStats:
             if not kept:
                 raise ValueError(f"feature {spec.name!r} has no value seen at least "
                                  f"{least} time(s) in the training rows")
-            stats.vocabularies[spec.table] = [t for t, _ in sorted(kept, key=lambda tc: (-tc[1], tc[0]))]
+            stats.vocabularies[spec.table] = [t for t, _ in sorted(
+                kept, key=lambda tc: (-tc[1], tc[0]))]
         elif spec.name in sums:
             n, mean, m2 = sums[spec.name]
             if n == 0:
@@ -119,11 +120,17 @@ def _merge_moments(acc, x):
                      m2 + np.square(x - x_mean).sum() + delta**2 * n * m / total])
 
 
-def _tokens(spec, values):
+def _count_tokens(counter: collections.Counter, spec, values: np.ndarray) -> None:
+    """Adds the batch's non-empty tokens to ``counter``; single-valued text is counted
+    with ``np.unique`` (a Python loop over every value costs minutes at 10^7 rows)."""
     values = values.astype(str) if values.dtype.kind not in "US" else values
     if spec.kind == "multi_valued":
-        return [t for v in values if v for t in str(v).split(spec.separator) if t]
-    return [str(v) for v in values if v]
+        counter.update(t for v in values if v for t in str(v).split(spec.separator) if t)
+    elif values.dtype.kind == "U":
+        tokens, times = np.unique(values[values != ""], return_counts=True)
+        counter.update(dict(zip(tokens.tolist(), times.tolist())))
+    else:  # bytes: counted as their str(), as before
+        counter.update(str(v) for v in values if v)
 
 
 class _Reservoir:
