@@ -51,6 +51,13 @@ bench-peers: install
 bench-peers-all: install
 	$(PY) bench/peers_ml100k.py --all
 
+# Streaming Criteo: tfdeeprec train --data criteo:FILE beside RecBole 1.2.1's DeepFM on
+# generated files of 1M and 10M rows (kept in ~/.cache/tfdeeprec/criteo_bench with
+# RecBole's copies, about 6 GB), 2 threads. About 20 minutes; not part of `bench`.
+.PHONY: bench-streaming
+bench-streaming: install
+	$(PY) bench/criteo_streaming.py
+
 # The README's model table, regenerated from the registry (a test keeps them equal).
 readme: install
 	$(PY) -c 'from tfdeeprec.tables import update_readme; update_readme("README.md")'

@@ -22,6 +22,11 @@ defaults of the protocol (``split_files.py`` writes the files each one reads):
   negative sampling. RecBole's CTR protocol on MovieLens (``val_interval`` dropping the
   3s) is applied by the split files instead: filtering rows after loading pre-split
   files would shift their boundaries, so a ``val_interval`` in the config is refused.
+* ``criteo`` (context models on Criteo-format rows, no user or item): the files
+  ``criteo_atomic.py`` writes (``label:float``, ``I1..I13:float`` embedded as RecBole's
+  ``numerical_features``, ``C1..C26:token``); labelled mode, AUC and LogLoss, AUC picks
+  the best epoch. The result's ``dataset`` has the model's parameter count instead of
+  users and items.
 
 Always: no workers, CPU, ``torch.set_num_threads`` and OMP/MKL threads from ``threads``,
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (RecBole reloads its best checkpoint, a pickled
@@ -42,6 +47,8 @@ import time
 from measure import peak_rss_mib  # bench/peers/measure.py, beside this script
 
 RANKING_METRICS = ["NDCG", "Recall", "Hit", "MRR", "Precision"]
+CRITEO_COLUMNS = (["label"] + [f"I{i}" for i in range(1, 14)]
+                  + [f"C{i}" for i in range(1, 27)])
 
 PROTOCOLS = {
     "ranking": {
@@ -61,6 +68,15 @@ PROTOCOLS = {
                      "user": ["user_id", "age", "gender", "occupation", "zip_prefix"],
                      "item": ["item_id", "release_year", "class"]},
         "threshold": {"rating": 4},
+        "eval_args": {"mode": "labeled", "order": "RO", "group_by": "none"},
+        "train_neg_sample_args": None,
+        "metrics": ["AUC", "LogLoss"], "valid_metric": "AUC",
+    },
+    "criteo": {
+        "USER_ID_FIELD": None, "ITEM_ID_FIELD": None, "RATING_FIELD": None,
+        "TIME_FIELD": None, "LABEL_FIELD": "label",
+        "load_col": {"inter": CRITEO_COLUMNS},
+        "numerical_features": CRITEO_COLUMNS[1:14],
         "eval_args": {"mode": "labeled", "order": "RO", "group_by": "none"},
         "train_neg_sample_args": None,
         "metrics": ["AUC", "LogLoss"], "valid_metric": "AUC",
@@ -138,8 +154,11 @@ def main(request_path, result_path):
         "train_epoch_seconds": seconds["train"], "valid_epoch_seconds": seconds["valid"],
         "prepare_seconds": prepared, "total_seconds": total,
         "peak_rss_mib": peak_rss_mib(),
-        "dataset": {"users": int(dataset.user_num - 1), "items": int(dataset.item_num - 1),
-                    "rows": [len(train.dataset), len(valid.dataset), len(test.dataset)]},
+        "dataset": {"rows": [len(train.dataset), len(valid.dataset), len(test.dataset)],
+                    **({"parameters": sum(p.numel() for p in model.parameters())}
+                       if protocol == "criteo" else
+                       {"users": int(dataset.user_num - 1),
+                        "items": int(dataset.item_num - 1)})},
         "versions": {"recbole": recbole.__version__, "torch": torch.__version__},
         "config": request.get("config", {}),
     }
