@@ -1,6 +1,7 @@
 """The machine's matmul limit, measured, and the FLOPs a model's epoch performs.
 
     .venv/bin/python bench/flops.py [--threads 1]     # prints the measured limit as JSON
+    .venv/bin/python bench/flops.py --model RUN/model  # a context model's matmul FLOPs
 
 The limit is the best rate of large float32 (and bfloat16) matmuls through TensorFlow
 at the given thread count, measured in the run that uses it, so a speed figure can be
@@ -84,10 +85,65 @@ def neumf_ranking_flops(users: int, items: int, embedding_dim: int, hidden_units
     return pairs * per_pair + (users + items) * first
 
 
+def graph_matmul_flops(graph) -> int:
+    """The matmul FLOPs of one run of ``graph`` (a traced ``tf.function``'s, every shape
+    known): ``MatMul``, ``BatchMatMul*`` and two-operand ``Einsum`` ops, multiply-adds as
+    2; ops in nested functions (e.g. a ``while`` or ``PartitionedCall``) are not counted."""
+    import numpy as np
+
+    total = 0
+    for op in graph.get_operations():
+        shapes = [tuple(t.shape.as_list()) for t in op.inputs]
+        if op.type == "MatMul":
+            (m, k), (k2, n) = shapes[0], shapes[1]
+            m, k = (k, m) if op.get_attr("transpose_a") else (m, k)
+            n = k2 if op.get_attr("transpose_b") else n
+            total += 2 * m * k * n
+        elif op.type.startswith("BatchMatMul"):
+            a, b = shapes[0], shapes[1]
+            m, k = (a[-1], a[-2]) if op.get_attr("adj_x") else (a[-2], a[-1])
+            n = b[-2] if op.get_attr("adj_y") else b[-1]
+            batch = np.broadcast_shapes(a[:-2], b[:-2])
+            total += 2 * int(np.prod(batch, dtype=np.int64)) * m * k * n
+        elif op.type == "Einsum" and len(shapes) == 2:
+            # A contraction's work is the product of every index's size, counted once.
+            terms = op.get_attr("equation").decode().split("->")[0].split(",")
+            sizes = {c: d for term, shape in zip(terms, shapes) for c, d in zip(term, shape)}
+            total += 2 * int(np.prod(list(sizes.values()), dtype=np.int64))
+    return total
+
+
+def context_model_flops(model_dir: str, batch: int = 64) -> dict:
+    """Forward matmul FLOPs per example of a ``tfdeeprec train`` context model (its
+    run's ``model`` folder): the model's core (encoded features in, the logit out)
+    traced at ``batch`` rows in inference mode; training counts as 3 times it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
+    import tensorflow as tf
+    from tfdeeprec._keras import keras
+    from tfdeeprec.models._context import core_of
+
+    core = core_of(keras.models.load_model(model_dir, compile=False))
+    specs = tf.nest.map_structure(
+        lambda t: tf.TensorSpec([batch, *t.shape[1:]], t.dtype), core.input)
+    forward = tf.function(lambda x: core(x, training=False))
+    graph = forward.get_concrete_function(specs).graph
+    per_example = graph_matmul_flops(graph) / batch
+    return {"forward_flops_per_example": per_example,
+            "train_flops_per_example": 3 * per_example,
+            "parameters": int(core.count_params())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    print(json.dumps(measure_limit(parser.parse_args().threads)))
+    parser.add_argument("--model", default=None,
+                        help="a run's model folder: print its matmul FLOPs, not the limit")
+    args = parser.parse_args()
+    if args.model:
+        print(json.dumps(context_model_flops(args.model)))
+    else:
+        print(json.dumps(measure_limit(args.threads)))
 
 
 if __name__ == "__main__":

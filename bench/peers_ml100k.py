@@ -27,7 +27,9 @@ peers' one-time installs) the rows both sides have plus the cheap peer-only ones
 (``default=True``). ``--all`` runs every row: at 1 thread and 8 epochs about 2 to 3 hours,
 almost all of it the three sequential models (a full softmax over every training
 sequence of ml-100k an epoch). ``--only NAME[,NAME]`` runs those rows (names as
-``--list`` prints them, case-insensitive) and writes nothing unless ``--write`` is given.
+``--list`` prints them, case-insensitive) and writes nothing unless ``--write`` is given;
+then they replace the same rows of the results, the others kept as measured (each row
+keeps its date and its run's matmul limit).
 A run in which a side fails writes nothing either. Every figure comes from the run: results go to
 ``bench/results/peers_ml100k.json`` and the README's "Against the peers" section.
 """
@@ -176,6 +178,24 @@ def neumf_flops(negatives: dict, embedding_dim=64, hidden_units=(128, 64), gmf_d
     return count
 
 
+def ctr_flops(sizes, side):
+    """A CTR model's FLOPs per epoch, the same on both sides (RecBole's model has the
+    same layers): its forward matmul FLOPs per example, counted on tfdeeprec's trained
+    model (``bench/flops.py --model``), times 3 for each training row (forward and
+    backward) and once for each validation row."""
+    per_example = sizes["forward_flops_per_example"]
+    return 3 * per_example * sizes["train_rows"], per_example * sizes["valid_rows"]
+
+
+def model_flops(run_dir: Path) -> float:
+    """``bench/flops.py --model`` on a tfdeeprec run (a process of its own)."""
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"),
+                          str(ROOT / "bench" / "flops.py"), "--model", str(run_dir / "model")],
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    return json.loads(out.stdout.strip().splitlines()[-1])["forward_flops_per_example"]
+
+
 def add_flops(result: dict, row: Row, side: str, sizes: dict, limit: dict) -> None:
     """Puts the side's GFLOP/s and fractions of the limit into its result (a row with
     ``flops``; ``sizes``: :func:`split_sizes` of its split)."""
@@ -197,13 +217,14 @@ def flop_cells(row: Row, side: str, result: dict) -> list[str]:
 
 
 def split_sizes(split: Path) -> dict:
-    """Training positives, validation users and items (with the padding index 0 that both
-    sides score) of a split folder."""
+    """Training positives (rows, for CTR), validation rows and users, and items (with the
+    padding index 0 that both sides score) of a split folder."""
     def rows(part):
         lines = (split / f"{split.name}.{part}.inter").read_text().splitlines()[1:]
         return [line.split("\t") for line in lines]
     train, valid = rows("train"), rows("valid")
-    return {"train_positives": len(train), "valid_users": len({r[0] for r in valid}),
+    return {"train_positives": len(train), "train_rows": len(train),
+            "valid_rows": len(valid), "valid_users": len({r[0] for r in valid}),
             "items": len({r[1] for r in train}) + 1}
 
 
@@ -288,8 +309,9 @@ ROWS = [
     Row("SASRec", "sequence", recbole=Peer("SASRec")),
     Row("BERT4Rec", "sequence", recbole=Peer("BERT4Rec")),
     # CTR: both sides, each model's RecBole defaults (tfdeeprec's builders default to them)
+    # (LR's and FM's work is no matmul: no FLOP columns.)
     *(Row(name, "ctr", tfdeeprec=("--model", ours, *CTR_SETTINGS), recbole=Peer(name),
-          epochs=CTR_EPOCHS)
+          epochs=CTR_EPOCHS, flops=None if ours in ("lr", "fm") else ctr_flops)
       for name, ours in (("LR", "lr"), ("FM", "fm"), ("DeepFM", "deepfm"),
                          ("xDeepFM", "xdeepfm"), ("DCN", "dcn"), ("DCNV2", "dcn_v2"),
                          ("WideDeep", "wide_deep"), ("AutoInt", "autoint"))),
@@ -317,7 +339,7 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--all", action="store_true", help="every row (hours)")
     which.add_argument("--only", default=None, metavar="NAME[,NAME]",
-                       help="these rows only; writes nothing unless --write")
+                       help="these rows only; with --write they replace those rows")
     writing = parser.add_mutually_exclusive_group()
     writing.add_argument("--no-write", action="store_true")
     writing.add_argument("--write", action="store_true", help="write even with --only")
@@ -357,6 +379,12 @@ def main() -> None:
             sides[side] = guarded(failed, row, side, run_peer, side, pythons[side], work,
                                   row, peer, split, args.threads, epochs)
         sizes = split_sizes(split) if row.flops else None
+        if sizes and row.protocol == "ctr":
+            if "error" in sides.get("tfdeeprec", {"error": "not run"}):
+                sizes = None
+            else:
+                sizes["forward_flops_per_example"] = sides["tfdeeprec"][
+                    "forward_flops_per_example"]
         for side, s in sides.items():
             if "error" in s:
                 continue
@@ -367,13 +395,19 @@ def main() -> None:
             if sizes:
                 add_flops(s, row, side, sizes, limit)
         results.append({"name": row.name, "protocol": row.protocol, "epochs": epochs,
-                        "sides": sides})
+                        "sides": sides, "measured": {"date": now(), "flop_limit": limit}})
         print(f"{row.name}: " + "; ".join(
             f"{label(side, s)} " + (", ".join(f"{col} {s['test'][key]:.4f}" for col, key
                                               in protocol.metrics)
                                     if "error" not in s else "FAILED")
             for side, s in sides.items()), flush=True)
     seconds = time.perf_counter() - began
+    command = " ".join([".venv/bin/python bench/peers_ml100k.py"]
+                       + ["--all"] * args.all + [f"--only {args.only}"] * bool(args.only)
+                       + [f"--threads {args.threads}"] * (args.threads != 1)
+                       + [f"--epochs {args.epochs}"] * (args.epochs != EPOCHS))
+    if args.only and write:
+        results = merged(results, command, args.threads, args.epochs)
     table = tables(results, args.threads, limit)
     print(table)
     print(f"\n{len(rows)} rows in {seconds:.0f} s")
@@ -382,13 +416,31 @@ def main() -> None:
         raise SystemExit(f"failed: {', '.join(failed)}; nothing written (logs in "
                          f"{work / 'logs'}, results in {work / 'results.json'})")
     if write:
-        command = " ".join([".venv/bin/python bench/peers_ml100k.py"]
-                           + ["--all"] * args.all + [f"--only {args.only}"] * bool(args.only)
-                           + [f"--threads {args.threads}"] * (args.threads != 1)
-                           + [f"--epochs {args.epochs}"] * (args.epochs != EPOCHS))
         write_result("peers_ml100k", {"threads": args.threads, "epochs": args.epochs,
                                       "seconds": seconds, "flop_limit": limit,
                                       "rows": results}, table, command)
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+
+def merged(results: list, command: str, threads: int, epochs: int) -> list:
+    """``--only ... --write``: this run's rows in place of the same rows of
+    ``bench/results/peers_ml100k.json``, the others kept as they were measured (each
+    row keeps its date and its run's limit), in :data:`ROWS` order."""
+    path = ROOT / "bench" / "results" / "peers_ml100k.json"
+    if not path.exists():
+        return results
+    before = json.loads(path.read_text())
+    if (before.get("threads"), before.get("epochs")) != (threads, epochs):
+        raise SystemExit(f"{path.name} was measured at {before.get('threads')} thread(s) "
+                         f"and {before.get('epochs')} epochs: rerun every row to change them")
+    stamp = {"date": before["machine"]["date"], "flop_limit": before["flop_limit"]}
+    by_name = {r["name"]: {"measured": stamp, **r} for r in before["rows"]}
+    by_name.update({r["name"]: r for r in results})
+    order = [row.name for row in ROWS]
+    return sorted(by_name.values(), key=lambda r: order.index(r["name"]))
 
 
 def check_rows() -> None:
@@ -487,6 +539,8 @@ def run_tfdeeprec(row: Row, protocol: Protocol, data, work: Path, threads: int, 
               "versions": {"tfdeeprec": summary.get("tfdeeprec_version"),
                            "tensorflow": summary.get("tensorflow_version")},
               "command": ["tfdeeprec", "train", *arguments, "--epochs", str(epochs)]}
+    if row.flops is not None and row.protocol == "ctr":
+        result["forward_flops_per_example"] = model_flops(out)
     if epoch_seconds and not valid:
         result["valid_in_train"] = True  # rating runs: Keras' validation RMSE, in the epoch
     return result
@@ -574,13 +628,24 @@ def tables(results: list, threads: int, limit: dict) -> str:
             row = next(row for row in ROWS if row.name == r["name"])
             note += f" {row.name}: {row.note}" if row.note else ""
         out.append(markdown_table(header, lines) + "\n\n" + protocol.text + note)
+    runs = {}
+    for r in results:
+        stamp = r.get("measured", {"date": "this run", "flop_limit": limit})
+        runs.setdefault((stamp["date"], json.dumps(stamp["flop_limit"])), []).append(r["name"])
+    measured = "; ".join(
+        f"{json.loads(key)['gflops_float32']} GFLOP/s (bfloat16: "
+        f"{json.loads(key)['gflops_bfloat16']}) in the run of {date}"
+        + (f" ({', '.join(names)})" if len(runs) > 1 else "")
+        for (date, key), names in runs.items())
     out.append(
-        f"GFLOP/s: the model's matmul FLOPs of an epoch (`bench/flops.py`: forward and "
-        f"backward for training, every validation (user, item) pair for validation, as "
-        f"each side computes it) over its median seconds; the limit is the best float32 "
-        f"2048 x 2048 matmul through TensorFlow at {threads} thread(s), measured in this "
-        f"run: {limit['gflops_float32']} GFLOP/s (bfloat16: {limit['gflops_bfloat16']}; "
-        f"CPU flags: {', '.join(limit['cpu_flags']) or 'none read'}).")
+        "GFLOP/s: the model's matmul FLOPs of an epoch (`bench/flops.py`) over its median "
+        "seconds. NeuMF: forward and backward for training, every validation (user, item) "
+        "pair for validation, as each side computes it. CTR: the model's forward matmul "
+        "FLOPs per row, counted on tfdeeprec's trained model and the same on both sides, "
+        "3 times over for a training row and once for a validation row (LR's and FM's "
+        "work is no matmul). The limit is the best float32 2048 x 2048 matmul through "
+        f"TensorFlow at {threads} thread(s), measured in the run of each row: {measured} "
+        f"(CPU flags: {', '.join(limit['cpu_flags']) or 'none read'}).")
     return "\n\n".join(out)
 
 
