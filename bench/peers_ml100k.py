@@ -358,7 +358,7 @@ def main() -> None:
     pythons = {side: setup_peer(side) for side in SIDES if side != "tfdeeprec"
                and any(getattr(row, side) is not None for row in rows)}
     work = Path(tempfile.mkdtemp(prefix="peers-"))
-    began = time.perf_counter()
+    began, started = time.perf_counter(), now()
     limit = measure_flop_limit(args.threads)
     print(f"matmul limit at {args.threads} thread(s): {limit['gflops_float32']} GFLOP/s "
           f"float32, {limit['gflops_bfloat16']} bfloat16", flush=True)
@@ -395,7 +395,7 @@ def main() -> None:
             if sizes:
                 add_flops(s, row, side, sizes, limit)
         results.append({"name": row.name, "protocol": row.protocol, "epochs": epochs,
-                        "sides": sides, "measured": {"date": now(), "flop_limit": limit}})
+                        "sides": sides, "measured": {"date": started, "flop_limit": limit}})
         print(f"{row.name}: " + "; ".join(
             f"{label(side, s)} " + (", ".join(f"{col} {s['test'][key]:.4f}" for col, key
                                               in protocol.metrics)
@@ -641,11 +641,13 @@ def tables(results: list, threads: int, limit: dict) -> str:
         "GFLOP/s: the model's matmul FLOPs of an epoch (`bench/flops.py`) over its median "
         "seconds. NeuMF: forward and backward for training, every validation (user, item) "
         "pair for validation, as each side computes it. CTR: the model's forward matmul "
-        "FLOPs per row, counted on tfdeeprec's trained model and the same on both sides, "
-        "3 times over for a training row and once for a validation row (LR's and FM's "
-        "work is no matmul). The limit is the best float32 2048 x 2048 matmul through "
-        f"TensorFlow at {threads} thread(s), measured in the run of each row: {measured} "
-        f"(CPU flags: {', '.join(limit['cpu_flags']) or 'none read'}).")
+        "FLOPs per row, counted on tfdeeprec's trained model, 3 times over for a training "
+        "row and once for a validation row, on both sides (RecBole's models have the same "
+        "layers, but for AutoInt, whose attention and MLP differ: its RecBole figure is "
+        "tfdeeprec's count over RecBole's seconds; LR's and FM's work is no matmul). The "
+        f"limit is the best float32 2048 x 2048 matmul through TensorFlow at {threads} "
+        f"thread(s), measured in the run of each row: {measured} (CPU flags of the "
+        f"latest run: {', '.join(limit['cpu_flags']) or 'none read'}).")
     return "\n\n".join(out)
 
 
