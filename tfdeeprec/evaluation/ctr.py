@@ -22,24 +22,7 @@ def auc(labels, scores) -> float:
     0.875
     """
     labels, scores = _check(labels, scores, "scores")
-    # One group: sort the scores alone, and sum each tie run's rank once (a few arrays of
-    # n values at most, so that evaluating millions of rows stays small).
-    order = np.argsort(scores, kind="stable")
-    positive = labels[order].astype(bool)
-    sorted_scores = scores[order]
-    del order
-    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
-    del sorted_scores
-    lengths = np.diff(np.r_[starts, len(positive)])
-    run_positives = np.add.reduceat(positive, starts, dtype=np.int64)
-    p = float(run_positives.sum())
-    n = len(positive) - p
-    if p == 0 or n == 0:
-        return float("nan")
-    # A run covering 1-based positions starts+1 .. starts+length averages
-    # starts + (length + 1) / 2.
-    rank_sum = float(np.dot(run_positives, starts + (lengths + 1) / 2.0))
-    return (rank_sum - p * (p + 1) / 2) / (p * n)
+    return float(_grouped_auc(None, labels, scores, 1)[0][0])
 
 
 def log_loss(labels, probabilities, eps: float = 1e-7) -> float:
@@ -115,22 +98,35 @@ def ctr_metrics(labels, probabilities, groups=None) -> dict[str, float]:
 
 
 def _grouped_auc(codes, labels, scores, num_groups):
-    """AUC of each group ``0 .. num_groups - 1`` (NaN without both classes) and sizes."""
-    order = np.lexsort((scores, codes))
-    codes, labels, scores = codes[order], labels[order], scores[order]
-    n = len(codes)
-    # Runs of equal (group, score) share the average of their 1-based positions.
-    starts = np.flatnonzero(np.r_[True, (codes[1:] != codes[:-1])
-                                  | (scores[1:] != scores[:-1])])
-    ends = np.r_[starts[1:], n]
-    run_rank = (starts + ends + 1) / 2.0
-    ranks = np.repeat(run_rank, ends - starts)
-    sizes = np.bincount(codes, minlength=num_groups)
-    positives = np.bincount(codes, weights=labels, minlength=num_groups)
+    """AUC of each group ``0 .. num_groups - 1`` (NaN without both classes) and sizes;
+    ``codes`` None: one group, whose scores are sorted alone. Works on runs of equal
+    (group, score), a few arrays of ``n`` values at most, so that millions of rows stay
+    small."""
+    if codes is None:
+        order = np.argsort(scores, kind="stable")
+        sorted_scores = scores[order]
+        new_run = np.r_[True, sorted_scores[1:] != sorted_scores[:-1]]
+    else:
+        order = np.lexsort((scores, codes))
+        codes, sorted_scores = codes[order], scores[order]
+        new_run = np.r_[True, (codes[1:] != codes[:-1])
+                        | (sorted_scores[1:] != sorted_scores[:-1])]
+    del sorted_scores
+    starts = np.flatnonzero(new_run)
+    del new_run
+    lengths = np.diff(np.r_[starts, len(order)])
+    run_positives = np.add.reduceat(labels[order], starts)
+    del order
+    run_groups = np.zeros(len(starts), np.int64) if codes is None else codes[starts]
+    sizes = np.bincount(run_groups, weights=lengths, minlength=num_groups).astype(np.int64)
+    positives = np.bincount(run_groups, weights=run_positives, minlength=num_groups)
     negatives = sizes - positives
-    group_start = np.r_[0, np.cumsum(sizes)[:-1]]           # ranks within the group
-    rank_sum = np.bincount(codes, weights=ranks * labels, minlength=num_groups)
-    rank_sum -= positives * group_start
+    # A run at 1-based positions starts+1 .. starts+length averages starts + (length+1)/2;
+    # less the positions before its group, it is the run's rank within the group.
+    group_start = np.r_[0, np.cumsum(sizes)[:-1]]
+    run_rank = starts + (lengths + 1) / 2.0
+    rank_sum = np.bincount(run_groups, weights=run_positives * run_rank,
+                           minlength=num_groups) - positives * group_start
     pairs = positives * negatives
     with np.errstate(invalid="ignore", divide="ignore"):
         per_group = (rank_sum - positives * (positives + 1) / 2) / pairs
