@@ -49,16 +49,16 @@ def feature_stats(path, *, seed: int = 0, min_count: int = 10):
     """``(FeatureStats, seconds)``: what ``tfdeeprec train --data criteo:PATH`` learns
     (the same specs, the same batches, the same function)."""
     import tfdeeprec  # noqa: F401  (Keras 2 before TensorFlow)
-    from tfdeeprec.data.criteo import CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteo_dataset
+    from tfdeeprec.data.criteo import criteo_dataset
     from tfdeeprec.data.labelled import LabelledRows
-    from tfdeeprec.features import Categorical, Numeric, fit_feature_stats
+    from tfdeeprec.families.context import CRITEO_STATS_BATCH, criteo_specs
+    from tfdeeprec.features import fit_feature_stats
 
-    specs = (tuple(Numeric(name, transform="log1p") for name in CRITEO_NUMERIC)
-             + tuple(Categorical(name, min_count=min_count) for name in CRITEO_CATEGORICAL))
     rows = LabelledRows(stream=lambda batch_size, shuffle_buffer, _: criteo_dataset(
         path, batch_size=batch_size, part="train", seed=seed, shuffle_buffer=shuffle_buffer))
     began = time.perf_counter()
-    stats = fit_feature_stats(specs, rows.batches(), seed=seed)
+    stats = fit_feature_stats(criteo_specs(min_count), rows.batches(CRITEO_STATS_BATCH),
+                              seed=seed)
     return stats, time.perf_counter() - began
 
 

@@ -162,8 +162,7 @@ def criteo_line_parts(num_lines: int, *, file_index: int = 0,
     _check_integer("file_index", file_index, minimum=0)
     _check_integer("seed", seed, minimum=0)
     _check_integer("start", start, minimum=0)
-    _part_bounds(None, ratios)  # checks them
-    inner = np.array(_cuts(tuple(ratios))[1:3], np.int64)
+    inner = np.array(_cuts(_check_ratios(ratios))[1:3], np.int64)
     out = np.empty(num_lines, np.int8)
     step = 1 << 20
     for low in range(0, num_lines, step):
@@ -191,8 +190,7 @@ def _check_integer(name: str, value, *, minimum: int) -> None:
                          f"Received: {name}={value!r}")
 
 
-def _part_bounds(part, ratios) -> tuple[int, int] | None:
-    """The ``[low, high)`` hash buckets of ``part``; None for every row."""
+def _check_ratios(ratios) -> tuple:
     ratios = tuple(ratios)
     if (len(ratios) != 3
             or not all(isinstance(r, (int, float, np.number)) and math.isfinite(r) and r >= 0
@@ -200,6 +198,12 @@ def _part_bounds(part, ratios) -> tuple[int, int] | None:
             or sum(ratios) <= 0):
         raise ValueError(f"`ratios` must be 3 non-negative numbers (train, valid, test) "
                          f"with a positive sum. Received: ratios={ratios}")
+    return ratios
+
+
+def _part_bounds(part, ratios) -> tuple[int, int] | None:
+    """The ``[low, high)`` hash buckets of ``part``; None for every row."""
+    ratios = _check_ratios(ratios)
     if part is None:
         return None
     if part not in PARTS:

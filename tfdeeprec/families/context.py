@@ -29,8 +29,9 @@ from tfdeeprec.data.load import load_interactions
 from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.evaluation import FullRankingEvaluator
 from tfdeeprec.families.base import Family, TrainingPlan
-from tfdeeprec.features import (FeatureStats, Numeric, check_specs, fit_feature_stats,
-                                infer_feature_specs, raw_arrays, raw_values)
+from tfdeeprec.features import (Categorical, FeatureStats, Numeric, check_specs,
+                                fit_feature_stats, infer_feature_specs, raw_arrays,
+                                raw_values)
 from tfdeeprec.layers.feature_encoder import FeatureEncoder
 from tfdeeprec.models._context import core_of
 
@@ -316,15 +317,30 @@ def _file_data(path, config) -> ContextData:
     return ContextData(specs, stats, rows)
 
 
-def _criteo_data(path, config) -> ContextData:
-    from tfdeeprec.data.criteo import CRITEO_CATEGORICAL, CRITEO_NUMERIC, criteo_dataset
-    from tfdeeprec.features import Categorical
+# Rows a batch of the Criteo statistics pass: small enough that its numpy copies of the
+# 26 text columns stay below training's memory (at 2**16 they set the run's peak RSS).
+CRITEO_STATS_BATCH = 1 << 14
 
-    if config.features is not None:
-        specs = check_specs(config.features)
-    else:
-        specs = (tuple(Numeric(n, transform="log1p") for n in CRITEO_NUMERIC)
-                 + tuple(Categorical(n, min_count=config.min_count) for n in CRITEO_CATEGORICAL))
+
+def criteo_specs(min_count: int = 10) -> tuple:
+    """The feature specs of ``--data criteo:PATH`` without ``features`` in the config:
+    I1..I13 numeric (``log1p``, then standardised), C1..C26 categorical with a vocabulary
+    of the values seen at least ``min_count`` times in training.
+
+    >>> [(s.name, type(s).__name__) for s in criteo_specs()][12:14]
+    [('I13', 'Numeric'), ('C1', 'Categorical')]
+    """
+    from tfdeeprec.data.criteo import CRITEO_CATEGORICAL, CRITEO_NUMERIC
+
+    return (tuple(Numeric(n, transform="log1p") for n in CRITEO_NUMERIC)
+            + tuple(Categorical(n, min_count=min_count) for n in CRITEO_CATEGORICAL))
+
+
+def _criteo_data(path, config) -> ContextData:
+    from tfdeeprec.data.criteo import criteo_dataset
+
+    specs = (check_specs(config.features) if config.features is not None
+             else criteo_specs(config.min_count))
 
     names = [s.name for s in specs]
 
@@ -337,9 +353,8 @@ def _criteo_data(path, config) -> ContextData:
         return LabelledRows(stream=stream)
 
     rows = {name: part(name) for name in ("train", "valid", "test")}
-    # Small batches keep the statistics pass's peak memory below training's: at 2**16
-    # rows a batch its numpy copies of 26 text columns set the run's peak RSS.
-    stats = fit_feature_stats(specs, rows["train"].batches(1 << 14), seed=config.seed)
+    stats = fit_feature_stats(specs, rows["train"].batches(CRITEO_STATS_BATCH),
+                              seed=config.seed)
     return ContextData(specs, stats, rows)
 
 
