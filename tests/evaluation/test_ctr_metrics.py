@@ -38,6 +38,15 @@ class TestAuc:
             assert auc(labels, scores) == pytest.approx(_pairwise_auc(labels, scores),
                                                         abs=1e-12)
 
+    def test_chunked_search_equals_the_rank_statistic(self):
+        # 300k rows: the positives span several 65,536-row chunks; the ranks of gauc's
+        # one group (Mann-Whitney) must give the same pairs, ties included.
+        rng = np.random.default_rng(3)
+        labels = rng.random(300_000) < 0.6
+        scores = np.round(rng.normal(size=300_000) + labels, 2).astype(np.float32)
+        assert auc(labels, scores) == pytest.approx(
+            gauc(np.zeros(300_000, int), labels, scores), abs=1e-12)
+
     def test_bool_labels_column_vectors_and_float32(self):
         labels = np.array([[True], [False], [True]])
         scores = np.array([[0.7], [0.6], [0.6]], np.float32)
@@ -63,6 +72,16 @@ class TestLogLoss:
     def test_probabilities_outside_unit_interval(self, probabilities, bad):
         with pytest.raises(ValueError, match=re.escape(bad)):
             log_loss([1, 0], probabilities)
+
+    def test_from_logits_equals_the_probabilities(self):
+        rng = np.random.default_rng(5)
+        labels = rng.integers(0, 2, 200_000)
+        logits = (rng.normal(size=200_000) * 3).astype(np.float32)
+        probabilities = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        assert log_loss(labels, logits, from_logits=True) == pytest.approx(
+            log_loss(labels, probabilities), rel=1e-12)
+        assert ctr_metrics(labels, logits, from_logits=True) == pytest.approx(
+            ctr_metrics(labels, probabilities), rel=1e-12)
 
     def test_bad_eps(self):
         with pytest.raises(ValueError, match="eps=0.7"):
