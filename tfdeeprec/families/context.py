@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfdeeprec._keras import tf
+from tfdeeprec._memory import release_free_memory
 from tfdeeprec.data import schema
 from tfdeeprec.data.ctr_view import ctr_rows, id_tables, label_ratings
 from tfdeeprec.data.encoded import IdFeatures
@@ -33,7 +34,7 @@ from tfdeeprec.features import (Categorical, FeatureStats, Numeric, check_specs,
                                 fit_feature_stats, infer_feature_specs, raw_arrays,
                                 raw_values)
 from tfdeeprec.layers.feature_encoder import FeatureEncoder
-from tfdeeprec.models._context import core_of
+from tfdeeprec.models._context import ENCODER, core_of
 
 CATEGORIES_UP_TO = 100  # integer columns with at most this many values are categories
 EVAL_BATCH = 8192
@@ -94,8 +95,9 @@ class ContextFamily(Family):
                         rating_range=(float(labels.min()), float(labels.max())))
         return args
 
-    def builder(self, spec, config, data):
-        kwargs = self.model_arguments(spec, config, data) | dict(config.model_kwargs)
+    def builder(self, spec, config, data, **arguments):
+        kwargs = (self.model_arguments(spec, config, data) | arguments
+                  | dict(config.model_kwargs))
         sizes = (0, 0) if data.keyed is None else (data.train.num_users, data.train.num_items)
         return lambda: spec.build(*sizes, **kwargs)
 
@@ -104,11 +106,13 @@ class ContextFamily(Family):
         """Fits the model's ``core`` on encoded rows (encoded once in memory, or in the
         streamed pipeline), so no step looks strings up; evaluates and exports the
         model around it, which takes raw values and shares its weights."""
-        encoder = FeatureEncoder([s.to_dict() for s in data.specs], data.stats)
+        encoder = FeatureEncoder([s.to_dict() for s in data.specs], data.stats, name=ENCODER)
         train = encoded_rows(data.rows["train"], encoder).dataset(
             config.batch_size, shuffle=True, seed=config.seed)
         evaluator = RowEvaluator(encoded_rows(data.rows["valid"], encoder), config.task)
-        build, box = self.builder(spec, config, data), {}
+        # the model shares the pipeline's encoder: one set of lookup tables in memory
+        build = self.builder(spec, config, data, feature_stats=encoder)
+        box = {}
 
         def build_core():
             box["model"] = build()
@@ -204,8 +208,7 @@ class RowEvaluator:
             return _Result(self.protocol, metrics | {"rows": int(len(labels))}, len(labels))
         from tfdeeprec.evaluation.ctr import ctr_metrics
 
-        probabilities = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-        metrics = ctr_metrics(labels, probabilities, groups)
+        metrics = ctr_metrics(labels, logits, groups, from_logits=True)
         return _Result(self.protocol, metrics, len(labels))
 
 
@@ -355,6 +358,7 @@ def _criteo_data(path, config) -> ContextData:
     rows = {name: part(name) for name in ("train", "valid", "test")}
     stats = fit_feature_stats(specs, rows["train"].batches(CRITEO_STATS_BATCH),
                               seed=config.seed)
+    release_free_memory()  # the pass's token counters: not under training's peak
     return ContextData(specs, stats, rows)
 
 

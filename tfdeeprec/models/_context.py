@@ -67,7 +67,16 @@ def encoded_inputs(specs) -> dict:
 
 
 def context_inputs(num_users, num_items, features, feature_stats):
-    """``(specs, encoder, encoded inputs)`` for a builder."""
+    """``(specs, encoder, encoded inputs)`` for a builder. ``feature_stats`` may also be a
+    :class:`FeatureEncoder` built from them (named ``ENCODER``), which the model then
+    shares: training's input pipeline and the model look values up in one set of tables."""
+    if isinstance(feature_stats, FeatureEncoder):
+        encoder = feature_stats
+        if features is not None and [s.to_dict() for s in check_specs(features)] != \
+                encoder.features:
+            raise ValueError("`features` must be the specs of the given FeatureEncoder. "
+                             f"Received: features={features!r}")
+        return encoder.specs, encoder, encoded_inputs(encoder.specs)
     specs, stats = context_features(num_users, num_items, features, feature_stats)
     encoder = FeatureEncoder([s.to_dict() for s in specs], stats, name=ENCODER)
     return specs, encoder, encoded_inputs(specs)

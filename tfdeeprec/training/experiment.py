@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tfdeeprec._keras import keras, tf
+from tfdeeprec._memory import release_free_memory
 from tfdeeprec.config import ExperimentConfig, TrainingConfig
 from tfdeeprec.data import InteractionFrame
 from tfdeeprec.data.encoded import EncodedInteractions
@@ -92,7 +93,11 @@ def run_experiment(config: ExperimentConfig, frame: InteractionFrame | None = No
     model = plan.scorer(fitted.model)
     if config.features is None and getattr(data, "specs", None) is not None:
         config = dataclasses.replace(config, features=[s.to_dict() for s in data.specs])
-    metrics = {part: evaluate_part(model, data, part, config) for part in ("valid", "test")}
+    metrics = {}
+    for part in ("valid", "test"):
+        release_free_memory()  # what the fit (or the last part) left: not in the peak
+        metrics[part] = evaluate_part(model, data, part, config)
+    release_free_memory()
     return ExperimentResult(config, model, data, metrics, fitted.history,
                             fitted.epoch_seconds, fitted.seconds, model.count_params(),
                             fitted.initial_epoch, list(validation_seconds))
