@@ -643,8 +643,8 @@ def tables(results: list, threads: int, limit: dict) -> str:
         "pair for validation, as each side computes it. CTR: the model's forward matmul "
         "FLOPs per row, counted on tfdeeprec's trained model, 3 times over for a training "
         "row and once for a validation row, on both sides (RecBole's models have the same "
-        "layers, but for AutoInt, whose attention and MLP differ: its RecBole figure is "
-        "tfdeeprec's count over RecBole's seconds; LR's and FM's work is no matmul). The "
+        "layers, so its figure is tfdeeprec's count over RecBole's seconds; LR's and FM's "
+        "work is no matmul). The "
         f"limit is the best float32 2048 x 2048 matmul through TensorFlow at {threads} "
         f"thread(s), measured in the run of each row: {measured} (CPU flags of the "
         f"latest run: {', '.join(limit['cpu_flags']) or 'none read'}).")

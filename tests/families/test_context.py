@@ -63,11 +63,13 @@ def test_fm_learns_a_planted_interaction_that_lr_cannot(planted):
     assert fm.history["val_auc"][-1] > 0.9
 
 
-@pytest.mark.parametrize("model", ["deepfm", "xdeepfm", "dcn", "dcn_v2", "autoint"])
-def test_deep_models_learn_the_planted_interaction(planted, model):
+@pytest.mark.parametrize("model, kwargs", [
+    ("deepfm", {}), ("xdeepfm", {}), ("dcn", {}), ("dcn_v2", {}), ("autoint", {}),
+    ("autoint", {"interacting": "paper"})])
+def test_deep_models_learn_the_planted_interaction(planted, model, kwargs):
     from tfdeeprec.models.registry import MODELS
     result = _run(model, planted, epochs=6, model_kwargs=MODELS[model].test_kwargs
-                  | {"dropout_rate": 0.0})
+                  | {"dropout_rate": 0.0} | kwargs)
     assert result.metrics["test"]["auc"] > 0.85, result.metrics["test"]
 
 
