@@ -333,11 +333,15 @@ def memory_note(results: list) -> str:
             f"values of C1..C26 seen at least {MIN_COUNT} times in training go from "
             f"{first['vocabulary_rows']:,} to {last['vocabulary_rows']:,}, so the model, "
             f"its Adam slots (tf-keras Adam updates every embedding row each step, which "
-            f"also makes the larger model's steps slower) and its lookup tables grow, and "
-            f"training's resident memory with them; the exact AUC of the validation and "
-            f"test parts holds a score and a label per row, and the peak comes while they "
-            f"are evaluated. The feature-statistics pass (batches of 16,384 rows) stays "
-            f"below training.")
+            f"also makes the larger model's steps slower) and its lookup tables (one set, "
+            f"shared by the input pipeline and the model) grow, and training's resident "
+            f"memory with them; the exact AUC of the validation and test parts keeps a "
+            f"float32 logit and label per row (about 10 bytes a row with the sort), and "
+            f"the peak comes while the larger test part is evaluated. Freed heap pages go "
+            f"back to the system between phases (after the feature-statistics pass, the "
+            f"fit and each evaluation), and the model is saved without traced functions. "
+            f"The same command's peak varies from run to run by tens of MiB (the malloc "
+            f"arenas of TensorFlow's threads).")
     for r in results:
         side = r["sides"].get("recbole", {})
         if side.get("stopped") == "memory":
