@@ -8,7 +8,10 @@ phases happened to leave. ``release_free_memory()`` runs the garbage collector, 
 ``malloc_trim(0)``, which returns every whole free page of every arena. Elsewhere (no
 glibc) it only collects.
 
->>> release_free_memory() in (True, False)
+>>> blocks = [bytearray(100_000) for _ in range(1000)]   # 100 MB of heap blocks
+>>> last = blocks.pop()           # still in use: the heap's top cannot shrink past it
+>>> del blocks                    # freed, yet resident until trimmed
+>>> release_free_memory()         # glibc: they went back to the system
 True
 """
 
@@ -29,7 +32,8 @@ def _malloc_trim():
 
 
 def release_free_memory() -> bool:
-    """Collects garbage and trims the heap; True when the heap was trimmed."""
+    """Collects garbage and trims the heap; True when ``malloc_trim`` gave memory back
+    (False without glibc, or with no whole free page to return)."""
     gc.collect()
     trim = _malloc_trim()
     return bool(trim is not None and trim(0))
