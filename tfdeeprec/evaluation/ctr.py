@@ -59,11 +59,12 @@ def log_loss(labels, probabilities, eps: float = 1e-7, *, from_logits: bool = Fa
     if not 0.0 < eps < 0.5:
         raise ValueError(f"`eps` must lie in (0, 0.5). Received: eps={eps!r}")
     labels, probabilities = _check(labels, probabilities, "probabilities")
-    outside = None if from_logits else (probabilities < 0) | (probabilities > 1)
-    if outside is not None and outside.any():
-        row = int(np.flatnonzero(outside)[0])
-        raise ValueError(f"`probabilities` must lie in [0, 1]. Received: "
-                         f"probabilities[{row}]={probabilities[row].item()!r}")
+    if not from_logits:
+        outside = (probabilities < 0) | (probabilities > 1)
+        if outside.any():
+            row = int(np.flatnonzero(outside)[0])
+            raise ValueError(f"`probabilities` must lie in [0, 1]. Received: "
+                             f"probabilities[{row}]={probabilities[row].item()!r}")
     total = 0.0
     for low in range(0, len(labels), _CHUNK):  # in chunks: no n-sized temporaries
         p = probabilities[low:low + _CHUNK].astype(np.float64)
