@@ -51,7 +51,12 @@ def main(argv=None) -> int:
     train.add_argument("--split", choices=("user_ratio", "random", "leave_one_out",
                                            "temporal"))
     train.add_argument("--epochs", type=int, help="default 20")
-    train.add_argument("--batch-size", type=int, help="default 1024")
+    train.add_argument("--rank-seen", action="store_true",
+                       help="sequence models: rank the user's own history items too in "
+                            "evaluation (RecBole's sequential protocol); default: leave "
+                            "them out")
+    train.add_argument("--batch-size", type=int,
+                       help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")
     train.add_argument("--optimizer", help="sparse_adam (default) | adam | adagrad | sgd")
     train.add_argument("--loss", choices=("mse", "bce", "bpr"))
@@ -154,7 +159,8 @@ def _train(args) -> int:
              "batch_size": args.batch_size, "num_negatives": args.num_negatives,
              "seed": args.seed, "epochs": args.epochs, "learning_rate": args.learning_rate,
              "optimizer": args.optimizer, "loss": args.loss,
-             "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold}
+             "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold,
+             "exclude_seen": False if args.rank_seen else None}
     given = split_training_fields({k: v for k, v in flags.items() if v is not None})
     fields.update({k: v for k, v in given.items() if k != "training"})
     fields["training"] = {**fields.get("training", {}), **given.get("training", {})}

@@ -26,7 +26,7 @@ from pathlib import Path
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
 
-LOSSES = ("mse", "bce", "bpr")
+LOSSES = ("mse", "bce", "bpr", "softmax")
 SPLITS = ("user_ratio", "random", "leave_one_out", "temporal")
 
 
@@ -38,7 +38,9 @@ class TrainingConfig:
         epochs (int): maximum epochs. Default 20.
         learning_rate (float): Default 1e-3.
         optimizer (str): ``sparse_adam`` | ``adam`` | ``adagrad`` | ``sgd``.
-        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``.
+        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``,
+            ``softmax`` (sequence models: cross-entropy over every item, set by their
+            family).
         monitor (str): metric for early stopping / LR reduction, e.g. ``val_loss``
             or ``val_ndcg@10`` (ranking metrics are maximised). Default ``val_loss``.
         early_stopping_patience (int): epochs without improvement; 0 disables. Default 3.
@@ -112,7 +114,9 @@ class ExperimentConfig:
         ratios (tuple): split ratios; with two ratios, ``validation_fraction`` of the
             training part is held out for early stopping.
         validation_fraction (float): Default 0.1.
-        batch_size (int): positives per batch (implicit) or examples (rating).
+        batch_size (int | None): positives per batch (implicit), examples (rating, ctr)
+            or history windows (sequence models). Default (``None``): the model
+            family's, 1024 (128 windows for sequence models).
         num_negatives (int): sampled negatives per positive (implicit, BCE).
         negative_distribution (str): ``uniform`` or ``popularity``.
         ks (tuple): ranking cut-offs. Default ``(10,)``.
@@ -134,6 +138,9 @@ class ExperimentConfig:
             first (RecBole's ml-100k CTR protocol drops 3). Default none.
         min_count (int): Criteo's categorical fields: values seen fewer times in
             training go to the OOV row. Default 10.
+        exclude_seen (bool): full ranking leaves out each user's training items (and,
+            for test, validation items). Default ``True``. ``False`` ranks them too,
+            as RecBole's sequential protocol does (sequence models only).
     """
 
     model: str = "neumf"
@@ -142,7 +149,7 @@ class ExperimentConfig:
     split: str | None = None
     ratios: tuple = (0.8, 0.1, 0.1)
     validation_fraction: float = 0.1
-    batch_size: int = 1024
+    batch_size: int | None = None
     num_negatives: int = 4
     negative_distribution: str = "uniform"
     ks: tuple = (10,)
@@ -154,6 +161,7 @@ class ExperimentConfig:
     label_threshold: float = 4.0
     drop_ratings: tuple = ()
     min_count: int = 10
+    exclude_seen: bool = True
 
     def __post_init__(self):
         spec = get_spec(self.model)
@@ -166,6 +174,8 @@ class ExperimentConfig:
             raise ValueError(f"`split` must be one of {SPLITS}. Received: split={self.split!r}")
         if isinstance(self.training, dict):
             self.training = TrainingConfig(**self.training)
+        if self.batch_size is None:
+            self.batch_size = get_family(spec.family).default_batch_size
         if not isinstance(self.model_kwargs, dict):
             raise ValueError("`model_kwargs` must be a dict. "
                              f"Received: model_kwargs={self.model_kwargs!r}")

@@ -264,18 +264,32 @@ as_text <- function(x) {
   out
 }
 
-#' Top-k recommendations with the `recommend` signature.
+#' Top-k recommendations with the `recommend` signature, or from a history.
 #'
 #' @param model A `tfdeeprec_export`.
 #' @param user_ids Character (or coercible) user IDs.
 #' @param k How many items per user (at most the exported maximum).
 #' @param exclude Items not to recommend: a character vector applied to every user, or
 #'   a list with one character vector per user.
+#' @param history Instead of `user_ids`: the items of one session in time order (a
+#'   character vector, oldest first), or a list with one such vector per session;
+#'   answered by [recommend_from_items()] (sequence and row exports).
 #' @return A data.frame with columns user_id, rank, item_id, score (one row per
-#'   recommended item; users with fewer than k candidates get fewer rows).
+#'   recommended item; users with fewer than k candidates get fewer rows); with
+#'   `history`, the columns of [recommend_from_items()].
+#' @examples
+#' \dontrun{
+#' recommend(model, c("1", "2"), k = 5)
+#' recommend(model, history = c("50", "172", "133"), k = 5)
+#' }
 #' @export
-recommend <- function(model, user_ids, k = 10L, exclude = NULL) {
+recommend <- function(model, user_ids = NULL, k = 10L, exclude = NULL, history = NULL) {
   stopifnot(inherits(model, "tfdeeprec_export"))
+  if (!is.null(history)) {
+    if (!is.null(user_ids)) stop("give `user_ids` or `history`, not both", call. = FALSE)
+    return(recommend_from_items(model, history, k = k, exclude = exclude))
+  }
+  if (is.null(user_ids)) stop("`user_ids` (or `history`) is required", call. = FALSE)
   user_ids <- as.character(user_ids)
   check_k(k)
   exclude <- per_row(exclude, length(user_ids), "user")

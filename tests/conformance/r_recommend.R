@@ -17,7 +17,7 @@ answers <- lapply(requests, function(r) {
                  score = rows$score)
   if ("recommend_from_items" %in% export_signatures(model)$signature) {
     items <- lapply(r$from_items, function(x) as.character(unlist(x)))
-    folded <- recommend_from_items(model, items, k = r$k)
+    folded <- recommend(model, history = items, k = r$k)  # recommend_from_items
     answer$from_items <- list(row = folded$row, rank = folded$rank,
                               item_id = folded$item_id, score = folded$score)
   }

@@ -3,7 +3,8 @@ import pytest
 
 from tfdeeprec.data import schema
 from tfdeeprec.data.encoded import EncodedInteractions, encode
-from tfdeeprec.data.sequences import build_histories, make_sequence_dataset
+from tfdeeprec.data.sequences import (build_histories, make_next_item_dataset,
+                                     make_sequence_dataset, next_item_windows)
 from tfdeeprec.data.split import build_vocabularies
 
 
@@ -68,3 +69,67 @@ class TestMakeSequenceDataset:
         order = np.argsort(batch[schema.USER_ID].numpy())
         assert batch[schema.TARGET_ITEM_ID].numpy()[order].tolist() == [3, 4, 5]
         assert batch[schema.HISTORY].numpy()[order].tolist() == [[0, 1, 2], [0, 0, 1], [2, 3, 4]]
+
+
+class TestNextItemWindows:
+    def test_windows_cover_every_next_item_once(self):
+        # user 1: items 1..7 (out of row order, by timestamp); user 2: one item, no window
+        enc = EncodedInteractions(np.array([1] * 7 + [2], np.int32),
+                                  np.array([7, 1, 2, 3, 4, 5, 6, 9], np.int32), 3, 10,
+                                  timestamp=np.array([70, 10, 20, 30, 40, 50, 60, 5]))
+        windows = next_item_windows(enc, max_length=3)
+        assert windows.tolist() == [[1, 2, 3, 4], [4, 5, 6, 7]]
+        targets = windows[:, 1:][windows[:, 1:] > 0]
+        assert sorted(targets.tolist()) == [2, 3, 4, 5, 6, 7]
+
+    def test_no_user_with_two_items_is_refused(self):
+        enc = EncodedInteractions(np.array([1, 2], np.int32), np.array([1, 2], np.int32), 3, 3)
+        with pytest.raises(ValueError, match="no user has two or more known items"):
+            make_next_item_dataset(enc, max_length=2)
+
+
+class TestMakeNextItemDataset:
+    @pytest.fixture
+    def long_user(self):
+        return EncodedInteractions(np.ones(21, np.int32), np.arange(1, 22, dtype=np.int32),
+                                   2, 22)
+
+    def test_next_item_targets_are_the_history_shifted(self, long_user):
+        features, targets, weights = next(iter(make_next_item_dataset(
+            long_user, max_length=20, batch_size=4, shuffle=False)))
+        history = features[schema.HISTORY].numpy()
+        assert history.tolist() == [list(range(1, 21))]
+        assert targets.numpy().tolist() == [list(range(2, 22))]
+        assert weights.numpy().sum() == 20
+
+    def test_cloze_masks_at_the_ratio_and_always_predicts_the_next_item(self, long_user):
+        ratios, seen = [], set()
+        dataset = make_next_item_dataset(long_user, max_length=20, objective="cloze",
+                                         mask_token=22, mask_ratio=0.3, batch_size=4)
+        for features, targets, weights in dataset.repeat(200):
+            history = features[schema.HISTORY].numpy()[0]
+            target = targets.numpy()[0]
+            masked = history[1:] == 22
+            # a masked item is the target of the position before it, others are not targets
+            assert (target[:-1][masked] == np.arange(2, 21)[masked]).all()
+            assert (target[:-1][~masked] == 0).all()
+            assert target[-1] == 21 and history[0] == 1
+            assert (weights.numpy()[0] == (target > 0)).all()
+            ratios.append(masked.mean())
+            seen.add(tuple(masked))
+        assert abs(np.mean(ratios) - 0.3) < 0.03
+        assert len(seen) > 150  # drawn again every epoch
+
+    @pytest.mark.parametrize("kwargs, match", [
+        ({"objective": "shuffle"}, "Received: objective='shuffle'"),
+        ({"objective": "cloze"}, "Received: mask_token=None"),
+        ({"objective": "cloze", "mask_token": 5}, "Received: mask_token=5"),
+        ({"objective": "cloze", "mask_token": 22, "mask_ratio": 1.5}, "mask_ratio=1.5"),
+    ])
+    def test_bad_arguments_raise(self, long_user, kwargs, match):
+        with pytest.raises(ValueError, match=match):
+            make_next_item_dataset(long_user, **kwargs)
+
+    def test_the_oldest_window_is_padded_in_front(self):
+        enc = EncodedInteractions(np.ones(5, np.int32), np.arange(1, 6, dtype=np.int32), 2, 6)
+        assert next_item_windows(enc, max_length=3).tolist() == [[0, 0, 1, 2], [2, 3, 4, 5]]

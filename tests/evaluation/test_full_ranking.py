@@ -267,3 +267,16 @@ def test_bad_scores_raise():
         evaluator.evaluate(lambda users: scores[users][:, :5])
     with pytest.raises(ValueError, match=r"NaN"):
         evaluator.evaluate(lambda users: np.full((len(users), 6), np.nan))
+
+
+def test_exclude_train_false_ranks_the_training_items_too():
+    # user 1 trained on item 1 and is tested on item 2; the scores prefer item 1
+    train = EncodedInteractions(np.array([1], np.int32), np.array([1], np.int32), 2, 4)
+    test = EncodedInteractions(np.array([1], np.int32), np.array([2], np.int32), 2, 4)
+    prefer = lambda users: np.tile([0.0, 3.0, 2.0, 1.0], (len(users), 1))  # noqa: E731
+    kept = FullRankingEvaluator(train, test, ks=(1,), metrics=("hit", "mrr"))
+    ranked = FullRankingEvaluator(train, test, ks=(1,), metrics=("hit", "mrr"),
+                                  exclude_train=False)
+    assert kept.evaluate(prefer).metrics == {"hit@1": 1.0, "mrr@1": 1.0}
+    assert ranked.evaluate(prefer).metrics == {"hit@1": 0.0, "mrr@1": 0.0}
+    assert ranked.top_items(prefer, k=2).tolist() == [[1, 2]]

@@ -74,6 +74,9 @@ def test_build_fit_predict_reload(name, task, reload_check):
     if spec.solver is not None:
         _check_closed_form(spec, model, reload_check)
         return
+    if spec.objective is not None:
+        _check_sequence_model(spec, model, reload_check)
+        return
     compile_model(model, task, TrainingConfig(optimizer="adam", learning_rate=0.05))
     features, labels = _batch()
     if spec.family == "context":  # raw named features: IDs as strings
@@ -92,6 +95,27 @@ def test_build_fit_predict_reload(name, task, reload_check):
     if task == "rating":
         assert predictions.min() >= 1.0 and predictions.max() <= 5.0
     reload_check(model, features)
+
+
+def _check_sequence_model(spec, model, reload_check):
+    """A trained sequence model: fitted through its every-position trainer on next-item
+    (or cloze) windows of the batch's pairs, it predicts every item, and reloads."""
+    from tfdeeprec.data import EncodedInteractions, build_histories
+    from tfdeeprec.data.sequences import make_next_item_dataset
+    from tfdeeprec.models._sequence import sequence_trainer
+    features, _ = _batch()
+    train = EncodedInteractions(features["user_id"], features["item_id"], NUM_USERS, NUM_ITEMS)
+    length = model.input_shape[1]
+    windows = make_next_item_dataset(train, max_length=length, objective=spec.objective,
+                                     mask_token=NUM_ITEMS, mask_ratio=0.5, batch_size=8,
+                                     shuffle=False)
+    trainer = compile_model(sequence_trainer(model), "implicit",
+                            TrainingConfig(optimizer="adam", learning_rate=0.05, loss="softmax"))
+    before = trainer.evaluate(windows, verbose=0)
+    assert trainer.fit(windows, epochs=5, verbose=0).history["loss"][-1] < before
+    inputs = build_histories(train, max_length=length)["history"]
+    assert model.predict(inputs, verbose=0).shape == (len(inputs), NUM_ITEMS)
+    reload_check(model, inputs)
 
 
 def _check_closed_form(spec, model, reload_check):

@@ -101,3 +101,121 @@ def _check_sequence_args(max_length, align) -> None:
                          f"Received: max_length={max_length!r}")
     if align not in _ALIGNS:
         raise ValueError(f"`align` must be one of {_ALIGNS}. Received: align={align!r}")
+
+
+OBJECTIVES = ("next_item", "cloze")
+
+
+def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50) -> np.ndarray:
+    """Every user's training items cut into windows of ``max_length + 1``, right-aligned.
+
+    A window's first ``max_length`` items are a model input and its last ``max_length``
+    the targets, one position later (the next item at every position). Windows are cut
+    from the latest item backwards, each ending where the previous one's input began,
+    so every item after a user's first is a target exactly once per epoch; the oldest
+    window of a user is 0-padded in front. Users with a single item make no window.
+    Items are ordered as in :func:`build_histories` (timestamps, then row order).
+
+    Returns:
+        int32 ``[windows, max_length + 1]``, users ascending, each user's latest last.
+
+    Example:
+
+    >>> enc = EncodedInteractions(np.array([1] * 5 + [2], np.int32),
+    ...                           np.array([1, 2, 3, 4, 5, 6], np.int32), 3, 7)
+    >>> next_item_windows(enc, max_length=2).tolist()
+    [[1, 2, 3], [3, 4, 5]]
+    >>> next_item_windows(enc, max_length=3).tolist()
+    [[0, 0, 1, 2], [2, 3, 4, 5]]
+    """
+    _check_sequence_args(max_length, "right")
+    keep = (encoded.user != 0) & (encoded.item != 0)
+    user, item = encoded.user[keep], encoded.item[keep]
+    rows = np.arange(len(user))
+    keys = (rows, user) if encoded.timestamp is None else (rows, encoded.timestamp[keep], user)
+    order = np.lexsort(keys)
+    user, item = user[order], item[order]
+    _, starts, counts = np.unique(user, return_index=True, return_counts=True)
+    targets = np.maximum(counts - 1, 0)  # items that follow another of the same user
+    per_user = -(-targets // max_length)
+    window_user = np.repeat(np.arange(len(counts)), per_user)
+    # the k-th window from the end of a user ends at position count - 1 - k * max_length
+    back = np.arange(per_user.sum()) - np.repeat(np.cumsum(per_user) - per_user, per_user)
+    back = per_user[window_user] - 1 - back  # oldest window first
+    ends = starts[window_user] + counts[window_user] - 1 - back * max_length
+    offsets = np.arange(-max_length, 1)
+    positions = ends[:, None] + offsets[None, :]
+    valid = positions >= starts[window_user][:, None]
+    windows = np.where(valid, item[np.maximum(positions, 0)], 0)
+    return windows.astype(np.int32)
+
+
+def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50,
+                           objective: str = "next_item", mask_token: int | None = None,
+                           mask_ratio: float = 0.2, batch_size: int = 128,
+                           shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
+    """Batches of ``(features, targets, weights)`` for a sequence model's training head.
+
+    Rows are the :func:`next_item_windows` ``w`` (int32 ``[b, max_length + 1]``), the
+    windows reshuffled every epoch. ``features = {"history": w[:, :-1]}`` and
+    ``weights = targets > 0`` (float32; padding is not a target).
+
+    * ``"next_item"`` (SASRec, GRU4Rec): ``targets = w[:, 1:]``, the next item at every
+      position.
+    * ``"cloze"`` (BERT4Rec): each item of ``history`` but the first is replaced by
+      ``mask_token`` with probability ``mask_ratio`` (drawn again every epoch). The
+      model reads ``history[:, 1:]`` followed by one ``mask_token`` (as it does when it
+      recommends), so ``targets[:, j]`` is the item masked at ``history[:, j + 1]``
+      (0 where none is) and ``targets[:, -1] = w[:, -1]``: the last position is always
+      masked and always predicts the next item.
+
+    Example:
+
+    >>> enc = EncodedInteractions(np.array([1, 1, 1], np.int32),
+    ...                           np.array([4, 5, 6], np.int32), 2, 7)
+    >>> features, targets, weights = next(iter(make_next_item_dataset(
+    ...     enc, max_length=3, shuffle=False)))
+    >>> features["history"].numpy().tolist(), targets.numpy().tolist()
+    ([[0, 4, 5]], [[4, 5, 6]])
+    >>> features, targets, weights = next(iter(make_next_item_dataset(
+    ...     enc, max_length=3, objective="cloze", mask_token=7, mask_ratio=1.0,
+    ...     shuffle=False)))
+    >>> features["history"].numpy().tolist(), targets.numpy().tolist()
+    ([[0, 7, 7]], [[4, 5, 6]])
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"`objective` must be one of {OBJECTIVES}. "
+                         f"Received: objective={objective!r}")
+    if objective == "cloze":
+        if isinstance(mask_token, bool) or not isinstance(mask_token, (int, np.integer)) \
+                or mask_token < encoded.num_items:
+            raise ValueError("the cloze objective needs an integer `mask_token` >= the "
+                             f"number of items ({encoded.num_items}). "
+                             f"Received: mask_token={mask_token!r}")
+        if not 0.0 <= float(mask_ratio) <= 1.0:
+            raise ValueError("`mask_ratio` must lie in [0, 1]. "
+                             f"Received: mask_ratio={mask_ratio!r}")
+    windows = next_item_windows(encoded, max_length=max_length)
+    if len(windows) == 0:
+        raise ValueError("no user has two or more known items: there is no next item "
+                         "to train on")
+    batches = index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed)
+    table = tf.constant(windows)
+
+    def next_item(rows, _):
+        w = tf.gather(table, rows)
+        targets = w[:, 1:]
+        return {schema.HISTORY: w[:, :-1]}, targets, tf.cast(targets > 0, tf.float32)
+
+    def cloze(rows, batch_seed):
+        w = tf.gather(table, rows)
+        history = w[:, :-1]
+        draw = tf.random.stateless_uniform(tf.shape(history[:, 1:]), seed=batch_seed)
+        masked = (draw < mask_ratio) & (history[:, 1:] > 0)
+        targets = tf.concat([tf.where(masked, history[:, 1:], 0), w[:, -1:]], axis=1)
+        history = tf.concat([history[:, :1], tf.where(masked, int(mask_token),
+                                                       history[:, 1:])], axis=1)
+        return {schema.HISTORY: history}, targets, tf.cast(targets > 0, tf.float32)
+
+    step = next_item if objective == "next_item" else cloze
+    return batches.map(step, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -93,6 +93,9 @@ class FullRankingEvaluator:
         metrics: names among ``hit, precision, recall, f1, ndcg, mrr, map, gauc, auc,
             coverage`` (default: all but coverage).
         batch_size: users per ``score_fn`` call (default 256).
+        exclude_train: exclude each user's training items (default ``True``); with
+            ``False`` only ``exclude``'s items are (RecBole's sequential protocol ranks
+            the history too).
 
     ``score_fn(user_indices)`` takes a numpy ``int32`` array ``[b]`` and returns scores
     ``[b, num_items]`` (numpy or a tensor), higher is better; for a factorised model,
@@ -120,7 +123,7 @@ class FullRankingEvaluator:
     def __init__(self, train: EncodedInteractions, test: EncodedInteractions, *,
                  exclude: Iterable[EncodedInteractions] = (),
                  ks: Iterable[int] = (10,), metrics: Sequence[str] = DEFAULT_METRICS,
-                 batch_size: int = 256):
+                 batch_size: int = 256, exclude_train: bool = True):
         exclude = check_splits(train, test, exclude)
         self.num_items = int(test.num_items)
         self.ks = _metrics.check_ks(ks)
@@ -146,8 +149,9 @@ class FullRankingEvaluator:
         position = np.full(int(test.num_users), -1, np.int64)
         position[self.users] = np.arange(len(self.users))
         self._relevant = _Rows(position[test_keys // m], test_keys % m, len(self.users))
-        seen_users = np.concatenate([s.user for s in (train, *exclude)]).astype(np.int64)
-        seen_items = np.concatenate([s.item for s in (train, *exclude)]).astype(np.int64)
+        seen = (train, *exclude) if exclude_train else (*exclude, _no_rows(train))
+        seen_users = np.concatenate([s.user for s in seen]).astype(np.int64)
+        seen_items = np.concatenate([s.item for s in seen]).astype(np.int64)
         keep = ((seen_users > 0) & (seen_users < len(position))
                 & (seen_items >= 0) & (seen_items < m))
         rows = position[seen_users[keep]]
@@ -223,6 +227,11 @@ class FullRankingEvaluator:
             scores = np.where(excluded, -np.inf, scores).astype(scores.dtype, copy=False)
             top = tf.math.top_k(scores, k=k, sorted=True).indices.numpy()
             yield rows, scores, excluded, relevant, top
+
+
+def _no_rows(split: EncodedInteractions) -> EncodedInteractions:
+    empty = np.zeros(0, np.int32)
+    return EncodedInteractions(empty, empty, split.num_users, split.num_items)
 
 
 class _Rows:

@@ -1,11 +1,17 @@
 """The sequence family: a user's items in time order -> next-item scores over every item
-(a first-order Markov chain; GRU4Rec, SASRec and BERT4Rec next).
+(the Markov chain, GRU4Rec, SASRec, BERT4Rec).
 
 Its models take ``history`` (int32 ``[b, max_length]``, the latest items in time order,
 right-aligned, 0-padded in front; ``max_length`` is the model's input width) and return
-``[b, num_items]`` scores. Closed-form models are solved by their spec's ``solver``.
-Full ranking reads each user's latest training items; exports serve ``recommend`` (the
-stored history), ``recommend_from_items`` (a session, in time order) and ``score``
+``[b, num_items]`` scores. Closed-form models are solved by their spec's ``solver``;
+the others are fitted through :func:`~tfdeeprec.models._sequence.sequence_trainer`
+(every position of a window scored, full softmax cross-entropy) on the windows of
+:func:`~tfdeeprec.data.sequences.make_next_item_dataset`, with their spec's
+``objective``, and stop early on validation NDCG. Full ranking reads each user's
+latest items: the training items for validation, the training and validation items
+for test (the test history includes the validation item), and excludes them from
+the candidates. Exports serve ``recommend`` (the stored history),
+``recommend_from_items`` (a session, in time order) and ``score``
 (:func:`~tfdeeprec.export.items_exporter.export_items_model`).
 """
 
@@ -15,8 +21,13 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
-from tfdeeprec.data.sequences import build_histories
+from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.sequences import build_histories, make_next_item_dataset
+from tfdeeprec.evaluation import FullRankingEvaluator
+from tfdeeprec.families.base import TrainingPlan
 from tfdeeprec.families.items import ItemsFamily
+
+RANKING_METRICS = ("hit", "precision", "recall", "ndcg", "mrr")
 
 
 class SequenceFamily(ItemsFamily):
@@ -26,7 +37,53 @@ class SequenceFamily(ItemsFamily):
     kind = "sequence"
     description = "a user's items in time order -> next-item scores; sessions fold in"
     score_meaning = ("the model's next-item score given the user's latest items (Markov "
-                     "chain: the probability of the transition from the latest item)")
+                     "chain: the probability of the transition from the latest item; "
+                     "trained models: the logit of their softmax over every item)")
+    default_batch_size = 128
+    ranks_seen_items = True
+
+    def training_plan(self, spec, config, data) -> TrainingPlan:
+        if spec.solver is not None or spec.objective is None:
+            return super().training_plan(spec, config, data)
+        from tfdeeprec.models._sequence import sequence_trainer
+
+        build = self.builder(spec, config, data)
+        box = {}
+
+        def build_trainer():
+            box["model"] = build()
+            return sequence_trainer(box["model"])
+
+        arguments = spec.defaults() | dict(config.model_kwargs)
+        windows = make_next_item_dataset(
+            data.train, max_length=int(arguments["max_length"]), objective=spec.objective,
+            mask_token=data.train.num_items, mask_ratio=float(arguments.get("mask_ratio", 0)),
+            batch_size=config.batch_size, seed=config.seed)
+        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
+                                         metrics=("ndcg", "recall"),
+                                         exclude_train=config.exclude_seen)
+        cache = {}
+
+        def validation_score(fitted):  # built once: it reads the live weights
+            if "score" not in cache:
+                cache["score"] = self.score_fn(box["model"], data.train, live=True)
+            return cache["score"]
+
+        return TrainingPlan(build_trainer, windows, "softmax", ranking_evaluator=evaluator,
+                            monitor=f"val_ndcg@{config.ks[0]}",
+                            scorer=lambda fitted: box["model"],
+                            validation_score=validation_score)
+
+    def evaluate(self, model, data, part, config):
+        """Full ranking from each user's history: the training items for validation,
+        the training and validation items for test; those items are not ranked unless
+        ``config.exclude_seen`` is ``False``."""
+        history = data.train if part == "valid" else concatenate(data.train, data.valid)
+        seen = (data.valid,) if part == "test" and config.exclude_seen else ()
+        evaluator = FullRankingEvaluator(data.train, getattr(data, part), exclude=seen,
+                                         ks=config.ks, metrics=RANKING_METRICS,
+                                         exclude_train=config.exclude_seen)
+        return dict(evaluator.evaluate(self.score_fn(model, history)).metrics)
 
     def score_fn(self, model, train, *, live=False):
         length = self.max_length(model)
@@ -49,3 +106,20 @@ class SequenceFamily(ItemsFamily):
             raise ValueError("a sequence-family model needs a `history` input of shape "
                              f"(batch, max_length). Received: {shape}")
         return int(shape[1])
+
+
+def concatenate(*parts: EncodedInteractions) -> EncodedInteractions:
+    """The rows of several splits of the same vocabularies, in order (timestamps kept
+    when every part has them).
+
+    >>> a = EncodedInteractions(np.array([1]), np.array([2]), 2, 3)
+    >>> b = EncodedInteractions(np.array([1]), np.array([1]), 2, 3)
+    >>> concatenate(a, b).item.tolist()
+    [2, 1]
+    """
+    first = parts[0]
+    stamps = [p.timestamp for p in parts]
+    return EncodedInteractions(
+        np.concatenate([p.user for p in parts]), np.concatenate([p.item for p in parts]),
+        first.num_users, first.num_items,
+        timestamp=None if any(t is None for t in stamps) else np.concatenate(stamps))

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from tfdeeprec.models.autoint import build_autoint
+from tfdeeprec.models.bert4rec import build_bert4rec
 from tfdeeprec.models.dcn import build_dcn
 from tfdeeprec.models.dcn_v2 import build_dcn_v2
 from tfdeeprec.models.deepfm import build_deepfm
 from tfdeeprec.models.fm import build_fm
+from tfdeeprec.models.gru4rec import build_gru4rec
 from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
 from tfdeeprec.models.logistic_regression import build_lr
 from tfdeeprec.models.markov import build_markov, solve_markov
@@ -31,6 +33,7 @@ from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.pop import build_pop
 from tfdeeprec.models.rankers import (gmf_ranker, mf_ranker, mlp_ncf_ranker, neumf_ranker,
                                       pop_ranker)
+from tfdeeprec.models.sasrec import build_sasrec
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
 from tfdeeprec.models.xdeepfm import build_xdeepfm
@@ -62,6 +65,10 @@ class ModelSpec:
             score_fn`` scores every item for a batch of users with each user's and each
             item's work done once (``tfdeeprec.models.rankers``); without one, full
             ranking scores pair by pair.
+        objective (str | None): for gradient-trained sequence models, what every
+            position of a training window predicts: ``"next_item"`` (SASRec, GRU4Rec)
+            or ``"cloze"`` (BERT4Rec's masked items;
+            :func:`~tfdeeprec.data.sequences.make_next_item_dataset`).
     """
 
     name: str
@@ -73,6 +80,7 @@ class ModelSpec:
     test_kwargs: dict = field(default_factory=dict)
     solver: Callable | None = None
     ranker: Callable | None = None
+    objective: str | None = None
 
     def builder_arguments(self) -> dict:
         """The builder's keyword arguments and their defaults (``inspect.Parameter.empty``
@@ -156,6 +164,21 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "Rendle et al., Factorizing Personalized Markov Chains for Next-Basket "
               "Recommendation, WWW 2010 (its unfactorised chain)", {"max_length": 5},
               solver=solve_markov),
+    ModelSpec("gru4rec", build_gru4rec, "sequence", ("implicit",),
+              "a GRU over the user's items in time order; its state scores the next item",
+              "Hidasi et al., Session-based Recommendations with Recurrent Neural "
+              "Networks, ICLR 2016", {"max_length": 6, "embedding_dim": 8, "hidden_units": 8},
+              objective="next_item"),
+    ModelSpec("sasrec", build_sasrec, "sequence", ("implicit",),
+              "causal self-attention over the user's latest items predicts the next one",
+              "Kang & McAuley, Self-Attentive Sequential Recommendation, ICDM 2018",
+              {"max_length": 6, "embedding_dim": 8, "inner_dim": 16}, objective="next_item"),
+    ModelSpec("bert4rec", build_bert4rec, "sequence", ("implicit",),
+              "a bidirectional Transformer trained to fill in masked items; the next item "
+              "is a mask after the history",
+              "Sun et al., BERT4Rec: Sequential Recommendation with Bidirectional Encoder "
+              "Representations from Transformer, CIKM 2019",
+              {"max_length": 6, "embedding_dim": 8, "inner_dim": 16}, objective="cloze"),
     ModelSpec("lr", build_lr, "context", ("ctr",),
               "logistic regression over the features (FM's first-order term)",
               "baseline (RecBole's LR)"),

@@ -44,6 +44,9 @@ def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> kera
     elif loss == "bce":
         loss_obj = keras.losses.BinaryCrossentropy(from_logits=True)
         metrics = []
+    elif loss == "softmax":
+        loss_obj = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metrics = []
     else:
         loss_obj = BPRLoss()
         metrics = []

@@ -56,3 +56,11 @@ test_that("rows of different lengths are padded at the end", {
   expect_identical(pad_rows(list(), ""), matrix(character(0), 0, 0))
   expect_identical(pad_rows(list(1:3, 4L), 0L), matrix(c(1:4, 0L, 0L), 2, 3, byrow = TRUE))
 })
+
+test_that("recommend(history = ) is recommend_from_items, and takes one of the two forms", {
+  model <- load_export(fixture$base, "neumf_implicit")
+  expect_error(recommend(model, "1", history = c("5", "9")), "not both")
+  expect_error(recommend(model), "`user_ids` \\(or `history`\\) is required")
+  expect_error(recommend(model, history = c("1", "5")),
+               "export 'neumf_implicit' has no signature 'recommend_from_items'")
+})

@@ -1,0 +1,76 @@
+"""What gradient-trained sequence models share: the history input, the tied item table,
+the scoring head, and the training model that scores every position.
+
+A trained sequence model (SASRec, GRU4Rec, BERT4Rec) is a functional model
+``{history: int32 [b, max_length]} -> scores [b, num_items]`` with two named layers:
+
+* ``item_embedding``: an :class:`~tfdeeprec.layers.ItemEmbedding`, the items' input
+  vectors and, reversed, their output scores;
+* ``sequence_states``: its output is the state at every position ``[b, max_length, d]``.
+
+The model itself scores the state at the last position (the next item).
+:func:`sequence_trainer` scores every position with the same layers, for training on
+the next item at every position (or the masked items, BERT4Rec).
+"""
+
+from __future__ import annotations
+
+from tfdeeprec._keras import keras
+from tfdeeprec.data import schema
+from tfdeeprec.layers.last_item import LastItem
+from tfdeeprec.models._common import check_sizes
+
+ITEM_EMBEDDING = "item_embedding"
+SEQUENCE_STATES = "sequence_states"
+# Layer norms' epsilon (BERT's 1e-12 overflowed gradients on all-zero vectors; see
+# TransformerBlock).
+NORM_EPSILON = 1e-6
+
+
+def check_sequence_model_args(num_users, num_items, task, **positive) -> None:
+    """Refuses, by name, a task other than ``implicit`` or a size below 1."""
+    if task != "implicit":
+        raise ValueError(f"`task` must be 'implicit' for sequence models. Received: "
+                         f"task={task!r}")
+    check_sizes(num_users, num_items)
+    for name, value in positive.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: "
+                             f"{name}={value!r}")
+
+
+def check_rate(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
+def history_input(max_length: int):
+    return keras.Input(shape=(max_length,), dtype="int32", name=schema.HISTORY)
+
+
+def next_item_model(history, states, items, name: str) -> keras.Model:
+    """``history -> scores of every item`` from the last position's state; ``states``
+    becomes the ``sequence_states`` output."""
+    states = keras.layers.Identity(name=SEQUENCE_STATES)(states)
+    scores = items(LastItem(name="latest_state")(states), reverse=True)
+    return keras.Model(history, scores, name=name)
+
+
+def sequence_trainer(model: keras.Model) -> keras.Model:
+    """The model's layers scoring every position: ``history -> [b, max_length, items]``.
+
+    It shares every weight with ``model``; fitting it trains ``model``.
+
+    >>> from tfdeeprec.models.sasrec import build_sasrec
+    >>> model = build_sasrec(3, 6, max_length=4, embedding_dim=8)
+    >>> sequence_trainer(model).output_shape
+    (None, 4, 6)
+    """
+    try:
+        items = model.get_layer(ITEM_EMBEDDING)
+        states = model.get_layer(SEQUENCE_STATES).output
+    except ValueError as error:
+        raise ValueError(f"{model.name!r} is not a trained sequence model: it needs layers "
+                         f"{ITEM_EMBEDDING!r} and {SEQUENCE_STATES!r}") from error
+    return keras.Model(model.inputs, items(states, reverse=True), name=f"{model.name}_trainer")
