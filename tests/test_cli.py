@@ -231,3 +231,19 @@ def test_resume_continues_a_run_killed_mid_epoch(tmp_path):
     assert not backup.exists()
     finished = subprocess.run([*args, "--resume"], capture_output=True, text=True, timeout=600)
     assert finished.returncode == 2 and "holds a finished run" in finished.stderr
+
+
+def test_sequence_training_flags_reach_the_saved_config(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "sasrec", "--split", "leave_one_out", "--rank-seen",
+                 "--epochs", "2", "--early-stopping-patience", "7", "--reduce-lr-patience",
+                 "0", "--model-arg", "max_length=8", "--model-arg", "embedding_dim=8",
+                 "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["exclude_seen"] is False and config["batch_size"] == 128
+    assert config["training"]["early_stopping_patience"] == 7
+    assert config["training"]["reduce_lr_patience"] == 0
+    capsys.readouterr()
+    assert main(["train", "--model", "mf", "--rank-seen", "--epochs", "1",
+                 "--out", str(tmp_path / "mf")]) == 2
+    assert "`exclude_seen=False` is for sequence models" in capsys.readouterr().err

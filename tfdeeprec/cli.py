@@ -51,6 +51,12 @@ def main(argv=None) -> int:
     train.add_argument("--split", choices=("user_ratio", "random", "leave_one_out",
                                            "temporal"))
     train.add_argument("--epochs", type=int, help="default 20")
+    train.add_argument("--early-stopping-patience", type=int, metavar="N",
+                       help="epochs without a better validation metric before stopping "
+                            "(0: never stop early); default 3")
+    train.add_argument("--reduce-lr-patience", type=int, metavar="N",
+                       help="epochs without a better validation metric before the "
+                            "learning rate is halved (0: never); default 2")
     train.add_argument("--rank-seen", action="store_true",
                        help="sequence models: rank the user's own history items too in "
                             "evaluation (RecBole's sequential protocol); default: leave "
@@ -159,6 +165,8 @@ def _train(args) -> int:
              "batch_size": args.batch_size, "num_negatives": args.num_negatives,
              "seed": args.seed, "epochs": args.epochs, "learning_rate": args.learning_rate,
              "optimizer": args.optimizer, "loss": args.loss,
+             "early_stopping_patience": args.early_stopping_patience,
+             "reduce_lr_patience": args.reduce_lr_patience,
              "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold,
              "exclude_seen": False if args.rank_seen else None}
     given = split_training_fields({k: v for k, v in flags.items() if v is not None})
