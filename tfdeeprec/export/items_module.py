@@ -44,6 +44,8 @@ ITEMS_OOV = {
     "recommend_unknown_user": "items ranked by popularity; scores are those shares (equal "
                               "to `score` for the same pair); the same for a "
                               "`recommend_from_items` row with no known item",
+    "recommend_from_items_unknown_item": "skipped: a row is its known items, in the order "
+                                         "given (for sequence models the latest last)",
 }
 
 
