@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 R_DEBS := r-base-core r-cran-reticulate r-cran-testthat r-cran-jsonlite r-cran-ggplot2
 
-.PHONY: install demo test test-python test-r r-deps bench bench-peers bench-peers-all readme clean
+.PHONY: install demo test test-python test-r r-deps bench bench-peers bench-peers-all bench-peers-sequence readme clean
 
 install: $(VENV)/.installed
 
@@ -50,6 +50,11 @@ bench-peers: install
 
 bench-peers-all: install
 	$(PY) bench/peers_ml100k.py --all
+
+# GRU4Rec, SASRec and BERT4Rec on both sides, leave-one-out by time; RecBole gets up to
+# 30 minutes of training per model. About 2 hours at 1 thread.
+bench-peers-sequence: install
+	$(PY) bench/peers_ml100k.py --only GRU4Rec,SASRec,BERT4Rec --write
 
 # Streaming Criteo: tfdeeprec train --data criteo:FILE beside RecBole 1.2.1's DeepFM on
 # generated files of 1M and 10M rows (kept in ~/.cache/tfdeeprec/criteo_bench with

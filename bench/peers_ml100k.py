@@ -24,9 +24,10 @@ surprise``); peak memory is each process's own.
 Which rows run. By default (``make bench-peers``: about 50 minutes at 1 thread, 38 of them
 the eight CTR rows (xDeepFM's CIN alone 17), plus the
 peers' one-time installs) the rows both sides have plus the cheap peer-only ones
-(``default=True``). ``--all`` runs every row: at 1 thread and 8 epochs about 2 to 3 hours,
-almost all of it the three sequential models (a full softmax over every training
-sequence of ml-100k an epoch). ``--only NAME[,NAME]`` runs those rows (names as
+(``default=True``). ``--all`` runs every row: at 1 thread about 2 to 3 hours, an hour and
+a half of it RecBole's three sequential models (a full softmax over every training
+sequence of ml-100k an epoch, 30 minutes each; ``make bench-peers-sequence`` runs those
+three rows alone). ``--only NAME[,NAME]`` runs those rows (names as
 ``--list`` prints them, case-insensitive) and writes nothing unless ``--write`` is given;
 then they replace the same rows of the results, the others kept as measured (each row
 keeps its date and its run's matmul limit).
@@ -64,6 +65,8 @@ class Protocol:
     ``tfdeeprec_args``: ``tfdeeprec train`` arguments every row of the kind gets (``None``:
     tfdeeprec has no such protocol yet). ``metrics``: (column, result key) pairs of the
     table. ``epochs``: fixed epochs (``None``: ``--epochs``). ``text``: the table's note.
+    ``peer_seconds``: RecBole's training time budget (it stops before an epoch that would
+    start past it and is tested on its best validation checkpoint); ``None``: no budget.
     """
 
     split_args: tuple
@@ -71,6 +74,7 @@ class Protocol:
     metrics: tuple
     text: str
     epochs: int | None = None
+    peer_seconds: float | None = None
 
 
 PROTOCOLS = {
@@ -97,11 +101,17 @@ PROTOCOLS = {
         "its epochs); Surprise runs all its epochs in one call with no validation.",
         epochs=20),
     "sequence": Protocol(
-        ("--split", "leave_one_out", "--item-lists", "50"), ("--split", "leave_one_out"),
-        (("NDCG@10", "ndcg@10"), ("Hit@10", "hit@10")),
+        ("--split", "leave_one_out", "--item-lists", "50"),
+        ("--split", "leave_one_out", "--rank-seen", "--early-stopping-patience", "20",
+         "--reduce-lr-patience", "0"),
+        (("NDCG@10", "ndcg@10"), ("Hit@10", "hit@10"), ("MRR@10", "mrr@10")),
         "Sequences: leave-one-out by time (the latest item test, the one before it "
-        "validation), the next item ranked among all items from the user's last 50 "
-        "(RecBole excludes no history for sequential models)."),
+        "validation), the next item ranked among all items from the user's last 50, "
+        "history items included (RecBole excludes no history for sequential models; "
+        "tfdeeprec's `--rank-seen`). Up to 300 epochs; tfdeeprec stops after 20 without a "
+        "better validation NDCG@10, RecBole after 10 or when 30 minutes of training have "
+        "passed (it starts no epoch after that), each tested with its best validation "
+        "epoch's weights.", epochs=300, peer_seconds=1800),
     "ctr": Protocol(
         ("--split", "random", "--drop-rating", "3", "--features"),
         ("--task", "ctr", "--split", "random", "--drop-ratings", "3"),
@@ -305,9 +315,10 @@ ROWS = [
     Row("SVD++", "rating", surprise=Peer("SVDpp", {"n_factors": 64, "cache_ratings": True}),
         default=True),
     # sequences: peers only
-    Row("GRU4Rec", "sequence", recbole=Peer("GRU4Rec")),
-    Row("SASRec", "sequence", recbole=Peer("SASRec")),
-    Row("BERT4Rec", "sequence", recbole=Peer("BERT4Rec")),
+    # sequences: RecBole trains each for up to 30 minutes, so not by default
+    # (`make bench-peers-sequence`)
+    *(Row(name, "sequence", tfdeeprec=("--model", name.lower()), recbole=Peer(name),
+          default=False) for name in ("GRU4Rec", "SASRec", "BERT4Rec")),
     # CTR: both sides, each model's RecBole defaults (tfdeeprec's builders default to them)
     # (LR's and FM's work is no matmul: no FLOP columns.)
     *(Row(name, "ctr", tfdeeprec=("--model", ours, *CTR_SETTINGS), recbole=Peer(name),
@@ -555,6 +566,8 @@ def run_peer(side: str, python: str, work: Path, row: Row, peer: Peer, split: Pa
     if side == "recbole":
         request.update(seed=2020, checkpoint_dir=str(work / "saved"),
                        config={**peer.config, "epochs": epochs, "stopping_step": 10})
+        if PROTOCOLS[row.protocol].peer_seconds:
+            request["time_limit_seconds"] = PROTOCOLS[row.protocol].peer_seconds
     stem = work / "requests" / f"{row.name.replace('/', '_').replace(' ', '_')}.{side}"
     stem.parent.mkdir(exist_ok=True)
     stem.with_suffix(".request.json").write_text(json.dumps(request))

@@ -244,6 +244,6 @@ def test_sequence_training_flags_reach_the_saved_config(tmp_path, capsys):
     assert config["training"]["early_stopping_patience"] == 7
     assert config["training"]["reduce_lr_patience"] == 0
     capsys.readouterr()
-    assert main(["train", "--model", "mf", "--rank-seen", "--epochs", "1",
-                 "--out", str(tmp_path / "mf")]) == 2
-    assert "`exclude_seen=False` is for sequence models" in capsys.readouterr().err
+    assert main(["train", "--model", "fm", "--task", "ctr", "--rank-seen", "--epochs", "1",
+                 "--out", str(tmp_path / "fm")]) == 2
+    assert "`exclude_seen=False` is not available for 'fm'" in capsys.readouterr().err

@@ -58,9 +58,9 @@ def main(argv=None) -> int:
                        help="epochs without a better validation metric before the "
                             "learning rate is halved (0: never); default 2")
     train.add_argument("--rank-seen", action="store_true",
-                       help="sequence models: rank the user's own history items too in "
-                            "evaluation (RecBole's sequential protocol); default: leave "
-                            "them out")
+                       help="rank the user's own (training, and for test validation) "
+                            "items too in evaluation, as RecBole's sequential protocol "
+                            "does; default: leave them out")
     train.add_argument("--batch-size", type=int,
                        help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")

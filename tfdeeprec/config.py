@@ -140,7 +140,7 @@ class ExperimentConfig:
             training go to the OOV row. Default 10.
         exclude_seen (bool): full ranking leaves out each user's training items (and,
             for test, validation items). Default ``True``. ``False`` ranks them too,
-            as RecBole's sequential protocol does (sequence models only).
+            as RecBole's sequential protocol does (not for context models).
     """
 
     model: str = "neumf"

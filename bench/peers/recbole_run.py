@@ -4,7 +4,9 @@ RecBole venv's Python: ``bench/peers/setup.sh recbole`` makes it).
     python recbole_run.py REQUEST.json RESULT.json
 
 REQUEST: ``{"model", "protocol", "data_path", "dataset", "threads", "checkpoint_dir",
-"seed", "config": {...}}``. The config goes to RecBole as ``config_dict`` over the
+"seed", "config": {...}}``, optionally ``"time_limit_seconds"``: no training epoch starts
+once that much time has passed since the fit began (the last one and its validation
+finish), and the best validation checkpoint so far is tested. The config goes to RecBole as ``config_dict`` over the
 defaults of the protocol (``split_files.py`` writes the files each one reads):
 
 * ``ranking`` (general models): the split files through ``benchmark_filename``, full
@@ -47,6 +49,10 @@ import time
 from measure import peak_rss_mib  # bench/peers/measure.py, beside this script
 
 RANKING_METRICS = ["NDCG", "Recall", "Hit", "MRR", "Precision"]
+
+
+class TimeBudgetSpent(Exception):
+    """Raised before a training epoch once ``time_limit_seconds`` have passed."""
 CRITEO_COLUMNS = (["label"] + [f"I{i}" for i in range(1, 14)]
                   + [f"C{i}" for i in range(1, 27)])
 
@@ -138,10 +144,25 @@ def main(request_path, result_path):
             return out
         return wrapper
 
-    trainer._train_epoch = timed("train", trainer._train_epoch)
+    limit = request.get("time_limit_seconds")
+    began = {}
+
+    def budgeted(method):
+        def wrapper(*args, **kwargs):
+            began.setdefault("fit", time.perf_counter())
+            if limit is not None and time.perf_counter() - began["fit"] >= limit:
+                raise TimeBudgetSpent
+            return method(*args, **kwargs)
+        return wrapper
+
+    trainer._train_epoch = budgeted(timed("train", trainer._train_epoch))
     trainer._valid_epoch = timed("valid", trainer._valid_epoch)
     prepared = time.perf_counter() - start
-    _, best_metrics = trainer.fit(train, valid, saved=True, show_progress=False)
+    try:
+        _, best_metrics = trainer.fit(train, valid, saved=True, show_progress=False)
+        stopped_by_time = False
+    except TimeBudgetSpent:
+        best_metrics, stopped_by_time = trainer.best_valid_result, True
     test_metrics = trainer.evaluate(test, load_best_model=True, show_progress=False)
     total = time.perf_counter() - start
     result = {
@@ -151,6 +172,7 @@ def main(request_path, result_path):
         "valid": {k.lower(): float(v) for k, v in best_metrics.items()},
         "test_from": "the best validation epoch's checkpoint (load_best_model)",
         "epochs": len(seconds["train"]),
+        "time_limit_seconds": limit, "stopped_by_time_limit": stopped_by_time,
         "train_epoch_seconds": seconds["train"], "valid_epoch_seconds": seconds["valid"],
         "prepare_seconds": prepared, "total_seconds": total,
         "peak_rss_mib": peak_rss_mib(),

@@ -83,7 +83,7 @@ class Family(abc.ABC):
     # The signatures of its (main) export; every family has recommend and recommend_default.
     serves: tuple = ("recommend", "recommend_default")
     default_batch_size: int = 1024  # ExperimentConfig.batch_size when the user sets none
-    ranks_seen_items: bool = False  # whether ExperimentConfig.exclude_seen=False is allowed
+    ranks_seen_items: bool = True  # whether ExperimentConfig.exclude_seen=False is allowed
 
     def check_config(self, spec, config) -> None:
         """Refuses, by name, a task or loss this family cannot train."""
@@ -91,9 +91,9 @@ class Family(abc.ABC):
             raise ValueError(f"`task` must be one of {self.tasks} for {self.name}-family "
                              f"models such as {spec.name!r}. Received: task={config.task!r}")
         if not config.exclude_seen and not self.ranks_seen_items:
-            raise ValueError(f"`exclude_seen=False` is for sequence models; {spec.name!r} "
-                             f"is a {self.name}-family model, whose rankings leave out "
-                             "the user's items")
+            raise ValueError(f"`exclude_seen=False` is not available for {spec.name!r}: "
+                             f"{self.name}-family rankings always leave out the user's "
+                             "items")
         allowed = self.losses.get(config.task, ())
         loss = config.training.loss
         if loss is not None and loss not in allowed:

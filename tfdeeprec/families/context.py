@@ -73,6 +73,7 @@ class ContextFamily(Family):
     losses = {"ctr": ("bce",), "rating": ("mse",)}
     serves = ("serving_default", "score_features", "score", "recommend",
               "recommend_default")
+    ranks_seen_items = False
 
     # -- data ---------------------------------------------------------------------------
     def prepare(self, config, frame=None) -> ContextData:

@@ -30,7 +30,8 @@ class EmbeddingFamily(Family):
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"))
+                                         metrics=("ndcg", "recall"),
+                                         exclude_train=config.exclude_seen)
         positives = make_positive_dataset(data.train, batch_size=config.batch_size,
                                           seed=config.seed)
         return TrainingPlan(self.builder(spec, config, data), positives, None,

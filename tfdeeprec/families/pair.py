@@ -49,7 +49,8 @@ class PairFamily(Family):
                                                     shuffle=False),
                 monitor="val_rmse")
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"))
+                                         metrics=("ndcg", "recall"),
+                                         exclude_train=config.exclude_seen)
         monitor = f"val_ndcg@{config.ks[0]}"
         if loss == "bpr":  # fit a pairwise trainer; evaluate and export the scorer in it
             box = {}

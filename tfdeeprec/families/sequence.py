@@ -40,7 +40,6 @@ class SequenceFamily(ItemsFamily):
                      "chain: the probability of the transition from the latest item; "
                      "trained models: the logit of their softmax over every item)")
     default_batch_size = 128
-    ranks_seen_items = True
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
         if spec.solver is not None or spec.objective is None:

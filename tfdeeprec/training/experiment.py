@@ -128,7 +128,7 @@ def evaluate_part(model, data, part: str, config: ExperimentConfig) -> dict:
     metrics = family.evaluate(model, data, part, config)
     if metrics is not None:
         return metrics
-    exclude = (data.valid,) if part == "test" else ()
+    exclude = (data.valid,) if part == "test" and config.exclude_seen else ()
     return evaluate_model(model, data, getattr(data, part), config, exclude=exclude).metrics
 
 
@@ -137,7 +137,7 @@ def evaluate_model(model: keras.Model, data: PreparedData, part: EncodedInteract
     """Full-ranking metrics on ``part`` (plus :func:`rating_metrics` for the rating task)."""
     family = get_family(get_spec(config.model).family)
     ranking = FullRankingEvaluator(data.train, part, exclude=exclude, ks=config.ks,
-                                   metrics=RANKING_METRICS)
+                                   metrics=RANKING_METRICS, exclude_train=config.exclude_seen)
     result = ranking.evaluate(family.score_fn(model, data.train))
     metrics = dict(result.metrics)
     if config.task == "rating":
