@@ -82,3 +82,23 @@ def test_the_trainer_scores_every_position_with_the_models_weights():
 def test_sequence_trainer_refuses_other_models():
     with pytest.raises(ValueError, match="not a trained sequence model"):
         sequence_trainer(build_model("markov", 3, 5, max_length=2))
+
+
+def test_test_metrics_add_the_labelled_sampled_100_protocol():
+    from tfdeeprec.evaluation import SampledEvaluator, full_scores_to_pair_scorer
+    from tfdeeprec.families import get_family
+
+    big = make_markov_sequences(num_users=50, num_items=150, length=12, seed=2).frame
+    result = run_experiment(ExperimentConfig(model="markov", split="leave_one_out",
+                                             seed=4), big)
+    data, family = result.data, get_family("sequence")
+    history = concatenate(data.train, data.valid)
+    expected = SampledEvaluator(data.train, data.test, exclude=(data.valid,), seed=4,
+                                metrics=("hit", "ndcg", "mrr")).evaluate(
+        full_scores_to_pair_scorer(family.score_fn(result.model, history))).metrics
+    test = result.metrics["test"]
+    assert {k: test[f"sampled100_{k}"] for k in expected} == expected
+    # too few items for 100 unseen negatives a user: no sampled figures
+    small = run_experiment(ExperimentConfig(model="markov", split="leave_one_out"),
+                           make_markov_sequences(num_users=20, num_items=60, seed=2).frame)
+    assert not any(k.startswith("sampled") for k in small.metrics["test"])

@@ -23,11 +23,13 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data.encoded import EncodedInteractions
 from tfdeeprec.data.sequences import build_histories, make_next_item_dataset
-from tfdeeprec.evaluation import FullRankingEvaluator
+from tfdeeprec.evaluation import (FullRankingEvaluator, SampledEvaluator,
+                                  full_scores_to_pair_scorer)
 from tfdeeprec.families.base import TrainingPlan
 from tfdeeprec.families.items import ItemsFamily
 
 RANKING_METRICS = ("hit", "precision", "recall", "ndcg", "mrr")
+SAMPLED_NEGATIVES = 100  # the sampled protocol of the SASRec and BERT4Rec papers
 
 
 class SequenceFamily(ItemsFamily):
@@ -76,13 +78,29 @@ class SequenceFamily(ItemsFamily):
     def evaluate(self, model, data, part, config):
         """Full ranking from each user's history: the training items for validation,
         the training and validation items for test; those items are not ranked unless
-        ``config.exclude_seen`` is ``False``."""
+        ``config.exclude_seen`` is ``False``.
+
+        The test part also reports the sampled protocol of the SASRec and BERT4Rec
+        papers, labelled ``sampled100_<metric>``: the test item against 100 seeded
+        items the user never had (when every user has 100 such items). Sampled figures
+        are optimistic and can order models differently from full ranking (Krichene &
+        Rendle, KDD 2020); they are for comparison with papers only.
+        """
         history = data.train if part == "valid" else concatenate(data.train, data.valid)
         seen = (data.valid,) if part == "test" and config.exclude_seen else ()
         evaluator = FullRankingEvaluator(data.train, getattr(data, part), exclude=seen,
                                          ks=config.ks, metrics=RANKING_METRICS,
                                          exclude_train=config.exclude_seen)
-        return dict(evaluator.evaluate(self.score_fn(model, history)).metrics)
+        score = self.score_fn(model, history)
+        metrics = dict(evaluator.evaluate(score).metrics)
+        if part == "test" and _has_unseen_items(data, SAMPLED_NEGATIVES):
+            sampled = SampledEvaluator(data.train, data.test, exclude=(data.valid,),
+                                       num_negatives=SAMPLED_NEGATIVES, seed=config.seed,
+                                       ks=[k for k in config.ks if k <= SAMPLED_NEGATIVES],
+                                       metrics=("hit", "ndcg", "mrr"))
+            metrics.update({f"sampled{SAMPLED_NEGATIVES}_{name}": value for name, value in
+                            sampled.evaluate(full_scores_to_pair_scorer(score)).metrics.items()})
+        return metrics
 
     def score_fn(self, model, train, *, live=False):
         length = self.max_length(model)
@@ -105,6 +123,15 @@ class SequenceFamily(ItemsFamily):
             raise ValueError("a sequence-family model needs a `history` input of shape "
                              f"(batch, max_length). Received: {shape}")
         return int(shape[1])
+
+
+def _has_unseen_items(data, count: int) -> bool:
+    """Whether every user has ``count`` items they never had in any part."""
+    parts = concatenate(data.train, data.valid, data.test).known()
+    if not len(parts):
+        return False
+    pairs = np.unique(parts.user.astype(np.int64) * parts.num_items + parts.item)
+    return int(np.bincount(pairs // parts.num_items).max()) + count <= parts.num_items - 1
 
 
 def concatenate(*parts: EncodedInteractions) -> EncodedInteractions:
