@@ -138,6 +138,11 @@ class ExperimentConfig:
             first (RecBole's ml-100k CTR protocol drops 3). Default none.
         min_count (int): Criteo's categorical fields: values seen fewer times in
             training go to the OOV row. Default 10.
+        window_stride (int | None): sequence models' training windows are cut every
+            ``window_stride`` items; below the model's ``max_length`` they overlap, so
+            each target keeps at least ``max_length - window_stride`` items of context
+            (costing ``max_length / window_stride`` times the work an epoch). Default
+            ``None``: ``max_length``, no overlap.
         exclude_seen (bool): full ranking leaves out each user's training items (and,
             for test, validation items). Default ``True``. ``False`` ranks them too,
             as RecBole's sequential protocol does (not for context models).
@@ -162,6 +167,7 @@ class ExperimentConfig:
     drop_ratings: tuple = ()
     min_count: int = 10
     exclude_seen: bool = True
+    window_stride: int | None = None
 
     def __post_init__(self):
         spec = get_spec(self.model)

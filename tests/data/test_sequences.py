@@ -133,3 +133,13 @@ class TestMakeNextItemDataset:
     def test_the_oldest_window_is_padded_in_front(self):
         enc = EncodedInteractions(np.ones(5, np.int32), np.arange(1, 6, dtype=np.int32), 2, 6)
         assert next_item_windows(enc, max_length=3).tolist() == [[0, 0, 1, 2], [2, 3, 4, 5]]
+
+    def test_overlapping_windows_weigh_only_their_fresh_targets(self):
+        enc = EncodedInteractions(np.ones(7, np.int32), np.arange(1, 8, dtype=np.int32), 2, 8)
+        batch = next(iter(make_next_item_dataset(enc, max_length=4, stride=2, batch_size=8,
+                                                 shuffle=False)))
+        _, targets, weights = batch
+        assert targets.numpy().tolist() == [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7]]
+        assert weights.numpy().tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]]
+        with pytest.raises(ValueError, match="Received: stride=5"):
+            make_next_item_dataset(enc, max_length=4, stride=5)

@@ -106,15 +106,19 @@ def _check_sequence_args(max_length, align) -> None:
 OBJECTIVES = ("next_item", "cloze")
 
 
-def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50) -> np.ndarray:
+def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50,
+                      stride: int | None = None) -> np.ndarray:
     """Every user's training items cut into windows of ``max_length + 1``, right-aligned.
 
     A window's first ``max_length`` items are a model input and its last ``max_length``
     the targets, one position later (the next item at every position). Windows are cut
-    from the latest item backwards, each ending where the previous one's input began,
-    so every item after a user's first is a target exactly once per epoch; the oldest
-    window of a user is 0-padded in front. Users with a single item make no window.
-    Items are ordered as in :func:`build_histories` (timestamps, then row order).
+    from the latest item backwards, each ending ``stride`` items (default
+    ``max_length``) before the next one, so every item after a user's first is among
+    the last ``stride`` targets of exactly one window; the oldest window of a user is
+    0-padded in front. With ``stride < max_length`` windows overlap and those targets
+    keep at least ``max_length - stride`` items of context. Users with a single item
+    make no window. Items are ordered as in :func:`build_histories` (timestamps, then
+    row order).
 
     Returns:
         int32 ``[windows, max_length + 1]``, users ascending, each user's latest last.
@@ -127,8 +131,15 @@ def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50) -> 
     [[1, 2, 3], [3, 4, 5]]
     >>> next_item_windows(enc, max_length=3).tolist()
     [[0, 0, 1, 2], [2, 3, 4, 5]]
+    >>> next_item_windows(enc, max_length=3, stride=2).tolist()
+    [[0, 1, 2, 3], [2, 3, 4, 5]]
     """
     _check_sequence_args(max_length, "right")
+    stride = max_length if stride is None else stride
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) \
+            or not 1 <= stride <= max_length:
+        raise ValueError(f"`stride` must be an integer in [1, max_length={max_length}]. "
+                         f"Received: stride={stride!r}")
     keep = (encoded.user != 0) & (encoded.item != 0)
     user, item = encoded.user[keep], encoded.item[keep]
     rows = np.arange(len(user))
@@ -137,12 +148,12 @@ def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50) -> 
     user, item = user[order], item[order]
     _, starts, counts = np.unique(user, return_index=True, return_counts=True)
     targets = np.maximum(counts - 1, 0)  # items that follow another of the same user
-    per_user = -(-targets // max_length)
+    per_user = -(-targets // stride)
     window_user = np.repeat(np.arange(len(counts)), per_user)
-    # the k-th window from the end of a user ends at position count - 1 - k * max_length
+    # the k-th window from the end of a user ends at position count - 1 - k * stride
     back = np.arange(per_user.sum()) - np.repeat(np.cumsum(per_user) - per_user, per_user)
     back = per_user[window_user] - 1 - back  # oldest window first
-    ends = starts[window_user] + counts[window_user] - 1 - back * max_length
+    ends = starts[window_user] + counts[window_user] - 1 - back * stride
     offsets = np.arange(-max_length, 1)
     positions = ends[:, None] + offsets[None, :]
     valid = positions >= starts[window_user][:, None]
@@ -152,16 +163,19 @@ def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50) -> 
 
 def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50,
                            objective: str = "next_item", mask_token: int | None = None,
-                           mask_ratio: float = 0.2, batch_size: int = 128,
-                           shuffle: bool = True, seed: int = 0) -> tf.data.Dataset:
+                           mask_ratio: float = 0.2, stride: int | None = None,
+                           batch_size: int = 128, shuffle: bool = True,
+                           seed: int = 0) -> tf.data.Dataset:
     """Batches of ``(features, targets, weights)`` for a sequence model's training head.
 
-    Rows are the :func:`next_item_windows` ``w`` (int32 ``[b, max_length + 1]``), the
-    windows reshuffled every epoch. ``features = {"history": w[:, :-1]}`` and
-    ``weights = targets > 0`` (float32; padding is not a target).
+    Rows are the :func:`next_item_windows` ``w`` (int32 ``[b, max_length + 1]``, cut
+    every ``stride`` items), the windows reshuffled every epoch. ``features =
+    {"history": w[:, :-1]}`` and ``weights`` (float32) are 1 where a target follows an
+    item (not padding, and not a user's first item, which follows nothing).
 
     * ``"next_item"`` (SASRec, GRU4Rec): ``targets = w[:, 1:]``, the next item at every
-      position.
+      position; with ``stride < max_length``, only a window's last ``stride`` targets
+      weigh (the others are another window's, with less context).
     * ``"cloze"`` (BERT4Rec): each item of ``history`` but the first is replaced by
       ``mask_token`` with probability ``mask_ratio`` (drawn again every epoch). The
       model reads ``history[:, 1:]`` followed by one ``mask_token`` (as it does when it
@@ -195,7 +209,8 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
         if not 0.0 <= float(mask_ratio) <= 1.0:
             raise ValueError("`mask_ratio` must lie in [0, 1]. "
                              f"Received: mask_ratio={mask_ratio!r}")
-    windows = next_item_windows(encoded, max_length=max_length)
+    windows = next_item_windows(encoded, max_length=max_length, stride=stride)
+    fresh = np.arange(max_length) >= max_length - (stride or max_length)
     if len(windows) == 0:
         raise ValueError("no user has two or more known items: there is no next item "
                          "to train on")
@@ -205,7 +220,8 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
     def next_item(rows, _):
         w = tf.gather(table, rows)
         targets = w[:, 1:]
-        return {schema.HISTORY: w[:, :-1]}, targets, tf.cast(targets > 0, tf.float32)
+        weights = (targets > 0) & (w[:, :-1] > 0) & fresh[None, :]
+        return {schema.HISTORY: w[:, :-1]}, targets, tf.cast(weights, tf.float32)
 
     def cloze(rows, batch_seed):
         w = tf.gather(table, rows)

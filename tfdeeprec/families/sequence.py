@@ -59,7 +59,7 @@ class SequenceFamily(ItemsFamily):
         windows = make_next_item_dataset(
             data.train, max_length=int(arguments["max_length"]), objective=spec.objective,
             mask_token=data.train.num_items, mask_ratio=float(arguments.get("mask_ratio", 0)),
-            batch_size=config.batch_size, seed=config.seed)
+            stride=config.window_stride, batch_size=config.batch_size, seed=config.seed)
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
                                          metrics=("ndcg", "recall"),
                                          exclude_train=config.exclude_seen)
