@@ -11,7 +11,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfdeeprec.tables import format_table  # noqa: E402  (re-exported for scripts)
+from tfdeeprec.tables import format_table, metrics_table  # noqa: E402  (format_table re-exported)
 
 
 def main(argv=None) -> int:
@@ -201,8 +201,7 @@ def _train(args) -> int:
     result = run_experiment(config)
     if result.initial_epoch:
         print(f"resumed from epoch {result.initial_epoch + 1} (BackupAndRestore in {backup})")
-    print(format_table(["split", *result.metrics["test"]],
-                       [[name, *values.values()] for name, values in result.metrics.items()]))
+    print(metrics_table(result.metrics))
     print(f"{result.parameters:,} parameters, {len(result.epoch_seconds)} epochs, "
           f"{result.seconds:.1f} s")
     if args.out:
@@ -257,8 +256,7 @@ def _evaluate(args) -> int:
         data = rebuild_run_data(args.model_dir, config, user_vocab, item_vocab, args.data)
     valid = evaluate_part(model, data, "valid", config)
     test = evaluate_part(model, data, "test", config)
-    print(format_table(["split", *valid], [["valid", *valid.values()],
-                                           ["test", *test.values()]]))
+    print(metrics_table({"valid": valid, "test": test}))
     return 0
 
 

@@ -27,6 +27,20 @@ def format_table(header, rows) -> str:
     return "\n".join(lines)
 
 
+def metrics_table(parts: dict) -> str:
+    """``{part: {metric: value}}`` as a table, one row per part; a metric one part lacks
+    (the test part's sampled figures, say) is ``-`` in the others.
+
+    >>> print(metrics_table({"valid": {"hit@10": 0.5}, "test": {"hit@10": 0.25, "x": 1.0}}))
+    split  hit@10  x
+    valid  0.5000  -
+    test   0.2500  1.0000
+    """
+    names = list(dict.fromkeys(name for values in parts.values() for name in values))
+    return format_table(["split", *names], [[part, *(values.get(name, "-") for name in names)]
+                                            for part, values in parts.items()])
+
+
 def model_rows() -> list[dict]:
     """One dict per registered model: name, family, tasks, arguments, description, paper.
 
