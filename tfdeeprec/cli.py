@@ -201,12 +201,15 @@ def _train(args) -> int:
     result = run_experiment(config)
     if result.initial_epoch:
         print(f"resumed from epoch {result.initial_epoch + 1} (BackupAndRestore in {backup})")
+    # Saved before anything is printed: a report that fails loses no trained run.
+    saved = save_run(result, args.out, overwrite=True) if args.out else None
+    if saved is not None:
+        shutil.rmtree(backup, ignore_errors=True)
     print(metrics_table(result.metrics))
     print(f"{result.parameters:,} parameters, {len(result.epoch_seconds)} epochs, "
           f"{result.seconds:.1f} s")
-    if args.out:
-        print(f"saved to {save_run(result, args.out, overwrite=True)}")
-        shutil.rmtree(backup, ignore_errors=True)
+    if saved is not None:
+        print(f"saved to {saved}")
     return 0
 
 
