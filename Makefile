@@ -35,7 +35,7 @@ test-r: install r-deps
 # Each writes bench/results/NAME.json and its README table; ml-100k comes from
 # ../shared/data/fetch_ml100k.sh. About 45 minutes on 2 cores in all.
 BENCHES := negative_sampling full_ranking_eval sparse_adam neumf_speed ml100k_models \
-	two_tower_ml100k retrieval retrieval_export serving_load
+	two_tower_ml100k retrieval retrieval_export serving_load sequence_planted
 
 bench: install
 	for b in $(BENCHES); do $(PY) bench/$$b.py || exit 1; done
