@@ -112,7 +112,7 @@ def _check_sequence_model(spec, model, reload_check):
     trainer = compile_model(sequence_trainer(model), "implicit",
                             TrainingConfig(optimizer="adam", learning_rate=0.05, loss="softmax"))
     before = trainer.evaluate(windows, verbose=0)
-    assert trainer.fit(windows, epochs=5, verbose=0).history["loss"][-1] < before
+    assert trainer.fit(windows, epochs=3, verbose=0).history["loss"][-1] < before
     inputs = build_histories(train, max_length=length)["history"]
     assert model.predict(inputs, verbose=0).shape == (len(inputs), NUM_ITEMS)
     reload_check(model, inputs)
