@@ -143,3 +143,18 @@ class TestMakeNextItemDataset:
         assert weights.numpy().tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [0, 0, 1, 1]]
         with pytest.raises(ValueError, match="Received: stride=5"):
             make_next_item_dataset(enc, max_length=4, stride=5)
+
+    @pytest.mark.parametrize("objective", ["next_item", "cloze"])
+    def test_targets_only_keeps_the_weighted_targets_in_row_major_order(self, objective):
+        enc = EncodedInteractions(np.repeat(np.arange(1, 4, dtype=np.int32), [7, 3, 5]),
+                                  np.arange(1, 16, dtype=np.int32), 4, 16)
+        kwargs = dict(max_length=4, objective=objective, mask_token=16, mask_ratio=0.5,
+                      batch_size=8, shuffle=False)
+        full = next(iter(make_next_item_dataset(enc, **kwargs)))
+        features, targets = next(iter(make_next_item_dataset(enc, targets_only=True,
+                                                             **kwargs)))
+        weights = full[2].numpy()
+        assert (features[schema.HISTORY].numpy() == full[0][schema.HISTORY].numpy()).all()
+        assert (features[schema.TARGET_MASK].numpy() == weights).all()
+        assert targets.numpy().tolist() == full[1].numpy()[weights > 0].tolist()
+        assert 0 < len(targets) < weights.size

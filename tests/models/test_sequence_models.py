@@ -79,6 +79,17 @@ def test_the_trainer_scores_every_position_with_the_models_weights():
     np.testing.assert_allclose(every[:, :-1], changed[:, :-1], rtol=1e-5, atol=1e-6)
 
 
+def test_the_targets_only_trainer_scores_the_masked_positions_alike():
+    model = build_model("bert4rec", 3, 9, max_length=5, embedding_dim=8, inner_dim=16)
+    history = np.array([[0, 1, 2, 3, 4], [5, 6, 7, 8, 1]], "int32")
+    mask = np.array([[0, 1, 0, 0, 1], [1, 0, 0, 1, 1]], "float32")
+    every = sequence_trainer(model)(history).numpy()
+    selected = sequence_trainer(model, targets_only=True)(
+        {"history": history, "target_mask": mask}).numpy()
+    np.testing.assert_allclose(selected, every[mask > 0], rtol=1e-5, atol=1e-6)
+    assert selected.shape == (5, 9)
+
+
 def test_sequence_trainer_refuses_other_models():
     with pytest.raises(ValueError, match="not a trained sequence model"):
         sequence_trainer(build_model("markov", 3, 5, max_length=2))

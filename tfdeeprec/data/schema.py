@@ -14,6 +14,7 @@ POSITIVE_ITEM_ID = "positive_item_id"
 NEGATIVE_ITEM_ID = "negative_item_id"
 HISTORY = "history"
 HISTORY_LENGTH = "history_length"
+TARGET_MASK = "target_mask"  # sequence trainers: the positions that have a target
 TARGET_ITEM_ID = "target_item_id"
 USER_ROW = "user_row"
 

@@ -165,7 +165,7 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
                            objective: str = "next_item", mask_token: int | None = None,
                            mask_ratio: float = 0.2, stride: int | None = None,
                            batch_size: int = 128, shuffle: bool = True,
-                           seed: int = 0) -> tf.data.Dataset:
+                           seed: int = 0, targets_only: bool = False) -> tf.data.Dataset:
     """Batches of ``(features, targets, weights)`` for a sequence model's training head.
 
     Rows are the :func:`next_item_windows` ``w`` (int32 ``[b, max_length + 1]``, cut
@@ -182,6 +182,11 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
       recommends), so ``targets[:, j]`` is the item masked at ``history[:, j + 1]``
       (0 where none is) and ``targets[:, -1] = w[:, -1]``: the last position is always
       masked and always predicts the next item.
+
+    With ``targets_only``, batches are ``(features, targets)`` with ``features`` also
+    holding ``target_mask`` (the weights) and ``targets`` only the weighted ones,
+    flattened row-major (``[n]``), for the trainer of
+    :func:`~tfdeeprec.models._sequence.sequence_trainer` with ``targets_only=True``.
 
     Example:
 
@@ -233,5 +238,11 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
                                                        history[:, 1:])], axis=1)
         return {schema.HISTORY: history}, targets, tf.cast(targets > 0, tf.float32)
 
+    def select(features, targets, weights):
+        return {**features, schema.TARGET_MASK: weights}, tf.boolean_mask(targets, weights > 0)
+
     step = next_item if objective == "next_item" else cloze
-    return batches.map(step, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    dataset = batches.map(step, num_parallel_calls=tf.data.AUTOTUNE)
+    if targets_only:
+        dataset = dataset.map(select, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -5,7 +5,8 @@ Its models take ``history`` (int32 ``[b, max_length]``, the latest items in time
 right-aligned, 0-padded in front; ``max_length`` is the model's input width) and return
 ``[b, num_items]`` scores. Closed-form models are solved by their spec's ``solver``;
 the others are fitted through :func:`~tfdeeprec.models._sequence.sequence_trainer`
-(every position of a window scored, full softmax cross-entropy) on the windows of
+(the positions of a window that have a target scored, full softmax cross-entropy,
+averaged over the targets) on the windows of
 :func:`~tfdeeprec.data.sequences.make_next_item_dataset`, with their spec's
 ``objective``, and stop early on validation NDCG. Full ranking reads each user's
 latest items: the training items for validation, the training and validation items
@@ -53,13 +54,14 @@ class SequenceFamily(ItemsFamily):
 
         def build_trainer():
             box["model"] = build()
-            return sequence_trainer(box["model"])
+            return sequence_trainer(box["model"], targets_only=True)
 
         arguments = spec.defaults() | dict(config.model_kwargs)
         windows = make_next_item_dataset(
             data.train, max_length=int(arguments["max_length"]), objective=spec.objective,
             mask_token=data.train.num_items, mask_ratio=float(arguments.get("mask_ratio", 0)),
-            stride=config.window_stride, batch_size=config.batch_size, seed=config.seed)
+            stride=config.window_stride, batch_size=config.batch_size, seed=config.seed,
+            targets_only=True)
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
                                          metrics=("ndcg", "recall"),
                                          exclude_train=config.exclude_seen)

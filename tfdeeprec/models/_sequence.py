@@ -10,7 +10,8 @@ A trained sequence model (SASRec, GRU4Rec, BERT4Rec) is a functional model
 
 The model itself scores the state at the last position (the next item).
 :func:`sequence_trainer` scores every position with the same layers, for training on
-the next item at every position (or the masked items, BERT4Rec).
+the next item at every position (or the masked items, BERT4Rec); with
+``targets_only=True`` it scores only the positions that have a target.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.layers.last_item import LastItem
+from tfdeeprec.layers.masked_positions import MaskedPositions
 from tfdeeprec.models._common import check_sizes
 
 ITEM_EMBEDDING = "item_embedding"
@@ -57,15 +59,24 @@ def next_item_model(history, states, items, name: str) -> keras.Model:
     return keras.Model(history, scores, name=name)
 
 
-def sequence_trainer(model: keras.Model) -> keras.Model:
+def sequence_trainer(model: keras.Model, *, targets_only: bool = False) -> keras.Model:
     """The model's layers scoring every position: ``history -> [b, max_length, items]``.
 
     It shares every weight with ``model``; fitting it trains ``model``.
+
+    With ``targets_only``, the trainer also takes ``target_mask`` (float ``[b,
+    max_length]``) and scores only the positions where it is positive: ``[n, items]``,
+    row-major, the rows of ``tf.boolean_mask(targets, target_mask > 0)`` (what
+    :func:`~tfdeeprec.data.sequences.make_next_item_dataset` yields with
+    ``targets_only=True``). The softmax over every item, most of a step's cost, then
+    follows the targets: BERT4Rec masks about a fifth of the positions.
 
     >>> from tfdeeprec.models.sasrec import build_sasrec
     >>> model = build_sasrec(3, 6, max_length=4, embedding_dim=8)
     >>> sequence_trainer(model).output_shape
     (None, 4, 6)
+    >>> sequence_trainer(model, targets_only=True).output_shape
+    (None, 6)
     """
     try:
         items = model.get_layer(ITEM_EMBEDDING)
@@ -73,4 +84,10 @@ def sequence_trainer(model: keras.Model) -> keras.Model:
     except ValueError as error:
         raise ValueError(f"{model.name!r} is not a trained sequence model: it needs layers "
                          f"{ITEM_EMBEDDING!r} and {SEQUENCE_STATES!r}") from error
-    return keras.Model(model.inputs, items(states, reverse=True), name=f"{model.name}_trainer")
+    if not targets_only:
+        return keras.Model(model.inputs, items(states, reverse=True),
+                           name=f"{model.name}_trainer")
+    mask = keras.Input(shape=states.shape[1:2], dtype="float32", name=schema.TARGET_MASK)
+    selected = MaskedPositions(name="target_positions")([states, mask])
+    return keras.Model({schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask},
+                       items(selected, reverse=True), name=f"{model.name}_trainer")
