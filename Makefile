@@ -54,7 +54,7 @@ bench-peers-all: install
 # GRU4Rec, SASRec and BERT4Rec on both sides, leave-one-out by time; RecBole gets up to
 # 30 minutes of training per model. About 2 hours at 1 thread.
 bench-peers-sequence: install
-	$(PY) bench/peers_ml100k.py --only GRU4Rec,SASRec,BERT4Rec --write
+	$(PY) bench/peers_ml100k.py --only "GRU4Rec,SASRec,BERT4Rec,Pop (next item),ItemKNN (next item),NeuMF (next item)" --write
 
 # Streaming Criteo: tfdeeprec train --data criteo:FILE beside RecBole 1.2.1's DeepFM on
 # generated files of 1M and 10M rows (kept in ~/.cache/tfdeeprec/criteo_bench with
