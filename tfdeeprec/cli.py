@@ -65,7 +65,10 @@ def main(argv=None) -> int:
                        help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")
     train.add_argument("--optimizer", help="sparse_adam (default) | adam | adagrad | sgd")
-    train.add_argument("--loss", choices=("mse", "bce", "bpr"))
+    train.add_argument("--loss", choices=("mse", "bce", "bpr", "softmax", "sampled_softmax",
+                                          "gbce"),
+                       help="default: the model's (sequence models: softmax; sampled_softmax, "
+                            "bce and gbce sample --num-negatives items per batch)")
     train.add_argument("--num-negatives", type=int, help="default 4")
     train.add_argument("--model-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="builder argument, VALUE as JSON (e.g. embedding_dim=32)")

@@ -26,7 +26,7 @@ from pathlib import Path
 from tfdeeprec.families import get_family
 from tfdeeprec.models.registry import get_spec
 
-LOSSES = ("mse", "bce", "bpr", "softmax")
+LOSSES = ("mse", "bce", "bpr", "softmax", "sampled_softmax", "gbce")
 SPLITS = ("user_ratio", "random", "leave_one_out", "temporal")
 
 
@@ -38,9 +38,11 @@ class TrainingConfig:
         epochs (int): maximum epochs. Default 20.
         learning_rate (float): Default 1e-3.
         optimizer (str): ``sparse_adam`` | ``adam`` | ``adagrad`` | ``sgd``.
-        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``,
-            ``softmax`` (sequence models: cross-entropy over every item, set by their
-            family).
+        loss (str | None): ``mse`` (rating), ``bce`` (implicit, on logits), ``bpr``;
+            sequence models: ``softmax`` (their default: cross-entropy over every
+            item), or, against ``num_negatives`` items sampled per batch,
+            ``sampled_softmax`` (logQ-corrected), ``bce`` (SASRec's paper) or ``gbce``
+            (gSASRec).
         monitor (str): metric for early stopping / LR reduction, e.g. ``val_loss``
             or ``val_ndcg@10`` (ranking metrics are maximised). Default ``val_loss``.
         early_stopping_patience (int): epochs without improvement; 0 disables. Default 3.

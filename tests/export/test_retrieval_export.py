@@ -2,11 +2,8 @@
 a fresh TensorFlow-only process and ``tfdeeprec serve``."""
 
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,52 +192,19 @@ class TestQueryTowerExport:
         assert items["known"].numpy().tolist() == [True, False]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _post(url, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode())
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def _serve_recommend(base, name, users, k):
+def _serve_recommend(serve_exports, base, name, users, k):
     """``tfdeeprec serve`` in a subprocess; ``recommend`` over REST for ``users``."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tfdeeprec.cli", "serve", "--model-base", str(base),
-         "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/v1/models/{name}"
-    try:
-        deadline, status = time.time() + 120, None
-        while status is None or status["state"] != "AVAILABLE":
-            if status is not None and status["state"] == "END":
-                raise AssertionError(f"tfdeeprec serve could not load {name}: {status}")
-            if server.poll() is not None or time.time() > deadline:
-                server.kill()
-                raise AssertionError(f"tfdeeprec serve did not come up: "
-                                     f"{server.communicate()[0].decode()[-2000:]}")
-            time.sleep(0.5)
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    status = json.loads(response.read())["model_version_status"][0]
-            except OSError:
-                pass
-        metadata = json.loads(urllib.request.urlopen(url + "/metadata", timeout=30).read())
+    with serve_exports(base) as server:
+        server.wait_available(name)
+        metadata = server.get(name, "/metadata")
         rows = []
         for start in range(0, len(users), 64):
             chunk = users[start:start + 64]
-            answer = _post(url + ":predict", {
+            answer = server.predict(name, {
                 "signature_name": "recommend",
                 "inputs": {"user_id": chunk, "k": k, "exclude": [[] for _ in chunk]}})
             rows += list(zip(answer["outputs"]["item_ids"], answer["outputs"]["scores"]))
         return rows, metadata
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def _fresh_tf_recommend(path, users, k, tmp_path, env):
@@ -258,11 +222,10 @@ def _fresh_tf_recommend(path, users, k, tmp_path, env):
     return list(zip(out["item_ids"], out["scores"]))
 
 
-def test_scann_served_by_tfdeeprec_serve_agrees_with_brute_force_in_plain_tf(exported,
-                                                                           tmp_path,
-                                                                           plain_tf_env):
+def test_scann_served_by_tfdeeprec_serve_agrees_with_brute_force_in_plain_tf(
+        exported, tmp_path, plain_tf_env, serve_exports):
     users = list(exported.users.tokens)
-    served, metadata = _serve_recommend(exported.base, "tt_scann", users, K)
+    served, metadata = _serve_recommend(serve_exports, exported.base, "tt_scann", users, K)
     assert "recommend" in metadata["metadata"]["signature_def"]["signature_def"]
     exact = _fresh_tf_recommend(exported.paths["brute_force"], users, K, tmp_path,
                                 plain_tf_env)

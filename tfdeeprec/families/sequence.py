@@ -43,6 +43,7 @@ class SequenceFamily(ItemsFamily):
                      "chain: the probability of the transition from the latest item; "
                      "trained models: the logit of their softmax over every item)")
     default_batch_size = 128
+    losses = {"implicit": ("softmax", "sampled_softmax", "bce", "gbce")}
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
         if spec.solver is not None or spec.objective is None:
@@ -51,10 +52,12 @@ class SequenceFamily(ItemsFamily):
 
         build = self.builder(spec, config, data)
         box = {}
+        loss = config.training.loss or "softmax"
+        sampled = None if loss == "softmax" else self.sampled_loss(loss, config, data)
 
         def build_trainer():
             box["model"] = build()
-            return sequence_trainer(box["model"], targets_only=True)
+            return sequence_trainer(box["model"], targets_only=True, sampled_loss=sampled)
 
         arguments = spec.defaults() | dict(config.model_kwargs)
         windows = make_next_item_dataset(
@@ -62,6 +65,9 @@ class SequenceFamily(ItemsFamily):
             mask_token=data.train.num_items, mask_ratio=float(arguments.get("mask_ratio", 0)),
             stride=config.window_stride, batch_size=config.batch_size, seed=config.seed,
             targets_only=True)
+        if sampled is not None:  # the trainer adds its own loss: the targets are an input
+            windows = windows.map(lambda features, targets:
+                                  {**features, schema.TARGET_ITEM_ID: targets})
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
                                          metrics=("ndcg", "recall"),
                                          exclude_train=config.exclude_seen)
@@ -72,10 +78,30 @@ class SequenceFamily(ItemsFamily):
                 cache["score"] = self.score_fn(box["model"], data.train, live=True)
             return cache["score"]
 
-        return TrainingPlan(build_trainer, windows, "softmax", ranking_evaluator=evaluator,
+        return TrainingPlan(build_trainer, windows, loss,
+                            ranking_evaluator=evaluator,
                             monitor=f"val_ndcg@{config.ks[0]}",
                             scorer=lambda fitted: box["model"],
                             validation_score=validation_score)
+
+    def check_config(self, spec, config) -> None:
+        super().check_config(spec, config)
+        if config.training.loss is not None and spec.objective is None:
+            raise ValueError(f"{spec.name!r} is solved in closed form: it takes no loss. "
+                             f"Received: loss={config.training.loss!r}")
+
+    @staticmethod
+    def sampled_loss(loss: str, config, data) -> dict:
+        """The :class:`~tfdeeprec.losses.sampled_next_item.SampledNextItemLoss` arguments
+        of a sampled ``loss``: ``config.num_negatives`` items a batch, uniform or, with
+        ``negative_distribution="popularity"``, by training count to the power 0.75;
+        uniform draws only items seen in training."""
+        counts = np.bincount(data.train.known().item, minlength=data.train.num_items)
+        counts[0] = 0
+        popular = config.negative_distribution == "popularity"
+        return {"kind": loss, "num_negatives": config.num_negatives,
+                "item_counts": counts if popular else (counts > 0).astype(float),
+                "distortion": 0.75 if popular else 0.0, "seed": config.seed}
 
     def evaluate(self, model, data, part, config):
         """Full ranking from each user's history: the training items for validation,

@@ -59,7 +59,8 @@ def next_item_model(history, states, items, name: str) -> keras.Model:
     return keras.Model(history, scores, name=name)
 
 
-def sequence_trainer(model: keras.Model, *, targets_only: bool = False) -> keras.Model:
+def sequence_trainer(model: keras.Model, *, targets_only: bool = False,
+                     sampled_loss: dict | None = None) -> keras.Model:
     """The model's layers scoring every position: ``history -> [b, max_length, items]``.
 
     It shares every weight with ``model``; fitting it trains ``model``.
@@ -70,6 +71,13 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False) -> keras
     :func:`~tfdeeprec.data.sequences.make_next_item_dataset` yields with
     ``targets_only=True``). The softmax over every item, most of a step's cost, then
     follows the targets: BERT4Rec masks about a fifth of the positions.
+
+    With ``sampled_loss`` (the arguments of
+    :class:`~tfdeeprec.losses.sampled_next_item.SampledNextItemLoss` but ``items``), the
+    trainer scores no item table: it also takes ``target_item_id`` (int ``[n]``, the
+    targets of the masked positions), returns each target's loss and adds their mean
+    as its own loss (its ``adds_own_loss`` is true: compile it without one; the data has
+    no labels).
 
     >>> from tfdeeprec.models.sasrec import build_sasrec
     >>> model = build_sasrec(3, 6, max_length=4, embedding_dim=8)
@@ -84,10 +92,21 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False) -> keras
     except ValueError as error:
         raise ValueError(f"{model.name!r} is not a trained sequence model: it needs layers "
                          f"{ITEM_EMBEDDING!r} and {SEQUENCE_STATES!r}") from error
+    if sampled_loss is not None and not targets_only:
+        raise ValueError("`sampled_loss` needs `targets_only=True`")
     if not targets_only:
         return keras.Model(model.inputs, items(states, reverse=True),
                            name=f"{model.name}_trainer")
     mask = keras.Input(shape=states.shape[1:2], dtype="float32", name=schema.TARGET_MASK)
     selected = MaskedPositions(name="target_positions")([states, mask])
-    return keras.Model({schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask},
-                       items(selected, reverse=True), name=f"{model.name}_trainer")
+    inputs = {schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask}
+    if sampled_loss is None:
+        return keras.Model(inputs, items(selected, reverse=True), name=f"{model.name}_trainer")
+    from tfdeeprec.losses.sampled_next_item import SampledNextItemLoss
+
+    targets = keras.Input(batch_shape=(None,), dtype="int32", name=schema.TARGET_ITEM_ID)
+    losses = SampledNextItemLoss(items, name="sampled_loss", **sampled_loss)([selected, targets])
+    trainer = keras.Model({**inputs, schema.TARGET_ITEM_ID: targets}, losses,
+                          name=f"{model.name}_trainer")
+    trainer.adds_own_loss = True  # compile_model compiles it without a loss
+    return trainer

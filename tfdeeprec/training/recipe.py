@@ -29,7 +29,8 @@ def default_loss(task: str) -> str:
 
 
 def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> keras.Model:
-    """Compiles with the config's optimizer and the task's loss and metrics.
+    """Compiles with the config's optimizer and the task's loss and metrics (none for a
+    model whose ``adds_own_loss`` is true: it adds its loss with ``add_loss``).
 
     ``config.steps_per_execution`` becomes 1 when ``model`` belongs to a strategy with
     more than one replica (see :class:`TrainingConfig`). Calling ``model.fit`` yourself
@@ -37,7 +38,9 @@ def compile_model(model: keras.Model, task: str, config: TrainingConfig) -> kera
     ``steps_per_epoch``); :func:`fit` checks that for you.
     """
     loss = config.loss or default_loss(task)
-    if loss == "mse":
+    if getattr(model, "adds_own_loss", False):  # e.g. a sequence trainer's sampled loss
+        loss_obj, metrics = None, []
+    elif loss == "mse":
         loss_obj = keras.losses.MeanSquaredError()
         metrics = [keras.metrics.RootMeanSquaredError(name="rmse"),
                    keras.metrics.MeanAbsoluteError(name="mae")]
