@@ -61,6 +61,10 @@ def main(argv=None) -> int:
                        help="rank the user's own (training, and for test validation) "
                             "items too in evaluation, as RecBole's sequential protocol "
                             "does; default: leave them out")
+    train.add_argument("--window-stride", type=int, metavar="N",
+                       help="sequence models: cut training windows every N items (below "
+                            "max_length they overlap: more contexts an epoch); default "
+                            "max_length")
     train.add_argument("--batch-size", type=int,
                        help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")
@@ -171,7 +175,8 @@ def _train(args) -> int:
              "early_stopping_patience": args.early_stopping_patience,
              "reduce_lr_patience": args.reduce_lr_patience,
              "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold,
-             "exclude_seen": False if args.rank_seen else None}
+             "exclude_seen": False if args.rank_seen else None,
+             "window_stride": args.window_stride}
     given = split_training_fields({k: v for k, v in flags.items() if v is not None})
     fields.update({k: v for k, v in given.items() if k != "training"})
     fields["training"] = {**fields.get("training", {}), **given.get("training", {})}
