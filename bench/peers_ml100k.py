@@ -552,11 +552,13 @@ def run_tfdeeprec(row: Row, protocol: Protocol, data, work: Path, threads: int, 
     out = work / "runs" / row.name.replace("/", "_")
     arguments = [*protocol.tfdeeprec_args, *row.tfdeeprec]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    began = time.perf_counter()
     with open(log_file(work, row, "tfdeeprec"), "w") as log:
         subprocess.run([str(ROOT / ".venv" / "bin" / "tfdeeprec"), "train", *arguments,
                         "--data", data, "--epochs", str(epochs), "--threads", str(threads),
                         "--out", str(out)], check=True, env=env, stdout=log,
                        stderr=subprocess.STDOUT)
+    process_seconds = time.perf_counter() - began
     check_same_training_pairs(out, split)
     summary = json.loads((out / "metrics.json").read_text())
     epoch_seconds = summary["epoch_seconds"]
@@ -566,6 +568,7 @@ def run_tfdeeprec(row: Row, protocol: Protocol, data, work: Path, threads: int, 
               "train_epoch_seconds": [e - v for e, v in zip(epoch_seconds, valid)]
               if valid else list(epoch_seconds),
               "valid_epoch_seconds": valid, "total_seconds": summary["seconds"],
+              "process_seconds": process_seconds,  # the whole `tfdeeprec train`
               "peak_rss_mib": summary["peak_rss_mib"], "threads": threads,
               "versions": {"tfdeeprec": summary.get("tfdeeprec_version"),
                            "tensorflow": summary.get("tensorflow_version")},
@@ -591,12 +594,14 @@ def run_peer(side: str, python: str, work: Path, row: Row, peer: Peer, split: Pa
     stem = work / "requests" / f"{row.name.replace('/', '_').replace(' ', '_')}.{side}"
     stem.parent.mkdir(exist_ok=True)
     stem.with_suffix(".request.json").write_text(json.dumps(request))
+    began = time.perf_counter()
     with open(log_file(work, row, side), "w") as log:
         subprocess.run([python, str(PEERS_DIR / SIDES[side][0]),
                         str(stem.with_suffix(".request.json")),
                         str(stem.with_suffix(".result.json"))], check=True, cwd=work,
                        stdout=log, stderr=subprocess.STDOUT)
-    return json.loads(stem.with_suffix(".result.json").read_text())
+    return {**json.loads(stem.with_suffix(".result.json").read_text()),
+            "process_seconds": time.perf_counter() - began}
 
 
 class SameSplitError(Exception):
