@@ -665,6 +665,8 @@ def tables(results: list, threads: int, limit: dict) -> str:
         for r in rows:
             row = next(row for row in ROWS if row.name == r["name"])
             note += f" {row.name}: {row.note}" if row.note else ""
+        if protocol.peer_seconds:
+            note += time_ratios(rows, protocol)
         out.append(markdown_table(header, lines) + "\n\n" + protocol.text + note)
     runs = {}
     for r in results:
@@ -687,6 +689,28 @@ def tables(results: list, threads: int, limit: dict) -> str:
         f"thread(s), measured in the run of each row: {measured} (CPU flags of the "
         f"latest run: {', '.join(limit['cpu_flags']) or 'none read'}).")
     return "\n\n".join(out)
+
+
+def time_ratios(rows: list, protocol: Protocol) -> str:
+    """For rows measured on both sides: tfdeeprec's first metric beside RecBole's, and its
+    total time and median training epoch as fractions of RecBole's (whole processes, where
+    the run recorded them, else each side's own total)."""
+    parts = []
+    col, key = protocol.metrics[0]
+    for r in rows:
+        ours, theirs = r["sides"].get("tfdeeprec"), r["sides"].get("recbole")
+        if not ours or not theirs or "error" in ours or "error" in theirs:
+            continue
+        whole = "process_seconds" in ours and "process_seconds" in theirs
+        total = "process_seconds" if whole else "total_seconds"
+        epoch = "median_train_epoch_seconds"
+        counted = ("whole processes" if whole else
+                   "tfdeeprec's fit against RecBole's preparation, fit and test")
+        parts.append(f"{r['name']}: {col} {ours['test'][key]:.4f} against "
+                     f"{theirs['test'][key]:.4f}; total time "
+                     f"1/{theirs[total] / ours[total]:.1f} of RecBole's ({counted}), "
+                     f"training epoch 1/{theirs[epoch] / ours[epoch]:.1f}")
+    return (" tfdeeprec against RecBole: " + "; ".join(parts) + ".") if parts else ""
 
 
 def fmt_seconds(value, empty: str) -> str:
