@@ -238,11 +238,12 @@ def test_sequence_training_flags_reach_the_saved_config(tmp_path, capsys):
     assert main(["train", "--model", "sasrec", "--split", "leave_one_out", "--rank-seen",
                  "--epochs", "2", "--early-stopping-patience", "7", "--reduce-lr-patience",
                  "0", "--model-arg", "max_length=8", "--model-arg", "embedding_dim=8",
-                 "--window-stride", "4", "--loss", "gbce", "--num-negatives", "8",
-                 "--out", str(out)]) == 0
+                 "--window-stride", "4", "--bucket-width", "2", "--loss", "gbce",
+                 "--num-negatives", "8", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["exclude_seen"] is False and config["batch_size"] == 128
     assert config["window_stride"] == 4 and config["num_negatives"] == 8
+    assert config["bucket_width"] == 2
     assert config["training"]["loss"] == "gbce"
     assert config["training"]["early_stopping_patience"] == 7
     assert config["training"]["reduce_lr_patience"] == 0

@@ -65,6 +65,10 @@ def main(argv=None) -> int:
                        help="sequence models: cut training windows every N items (below "
                             "max_length they overlap: more contexts an epoch); default "
                             "max_length")
+    train.add_argument("--bucket-width", type=int, metavar="N",
+                       help="sequence models: batch windows of similar length and drop "
+                            "their shared leading padding in steps of N columns (same "
+                            "scores, less work on short histories); default: off")
     train.add_argument("--batch-size", type=int,
                        help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")
@@ -176,7 +180,7 @@ def _train(args) -> int:
              "reduce_lr_patience": args.reduce_lr_patience,
              "drop_ratings": args.drop_ratings, "label_threshold": args.label_threshold,
              "exclude_seen": False if args.rank_seen else None,
-             "window_stride": args.window_stride}
+             "window_stride": args.window_stride, "bucket_width": args.bucket_width}
     given = split_training_fields({k: v for k, v in flags.items() if v is not None})
     fields.update({k: v for k, v in given.items() if k != "training"})
     fields["training"] = {**fields.get("training", {}), **given.get("training", {})}

@@ -145,6 +145,10 @@ class ExperimentConfig:
             each target keeps at least ``max_length - window_stride`` items of context
             (costing ``max_length / window_stride`` times the work an epoch). Default
             ``None``: ``max_length``, no overlap.
+        bucket_width (int | None): sequence models' training batches group windows of
+            similar length and drop the leading padding columns they share, in steps
+            of ``bucket_width``: the same scores, less work where histories are short.
+            Default ``None``: every batch is ``max_length`` wide.
         exclude_seen (bool): full ranking leaves out each user's training items (and,
             for test, validation items). Default ``True``. ``False`` ranks them too,
             as RecBole's sequential protocol does (not for context models).
@@ -170,6 +174,7 @@ class ExperimentConfig:
     min_count: int = 10
     exclude_seen: bool = True
     window_stride: int | None = None
+    bucket_width: int | None = None
 
     def __post_init__(self):
         spec = get_spec(self.model)

@@ -158,3 +158,61 @@ class TestMakeNextItemDataset:
         assert (features[schema.TARGET_MASK].numpy() == weights).all()
         assert targets.numpy().tolist() == full[1].numpy()[weights > 0].tolist()
         assert 0 < len(targets) < weights.size
+
+
+class TestLengthBucketing:
+    @pytest.fixture
+    def mixed(self):
+        """40 users with 3 items and 40 with 20, interleaved."""
+        counts = np.tile([3, 20], 40)
+        user = np.repeat(np.arange(1, 81, dtype=np.int32), counts)
+        item = (np.arange(len(user)) % 30 + 1).astype(np.int32)
+        return EncodedInteractions(user, item, 81, 31)
+
+    def test_a_short_window_drops_its_padding_but_one_column(self):
+        enc = EncodedInteractions(np.ones(3, np.int32), np.array([1, 2, 3], np.int32), 2, 4)
+        features, targets, weights = next(iter(make_next_item_dataset(
+            enc, max_length=8, bucket_width=2, shuffle=False)))
+        # the window [0 0 0 0 0 0 1 2 3] has 6 padding columns; 4 go, 5 would leave none
+        assert features[schema.HISTORY].numpy().tolist() == [[0, 0, 1, 2]]
+        assert targets.numpy().tolist() == [[0, 1, 2, 3]]
+        assert weights.numpy().tolist() == [[0, 0, 1, 1]]
+
+    @pytest.mark.parametrize("objective", ["next_item", "cloze"])
+    def test_bucketed_batches_hold_the_same_windows_less_padding(self, mixed, objective):
+        kwargs = dict(max_length=24, objective=objective, mask_token=31, mask_ratio=0.0,
+                      batch_size=8, stride=12)
+        plain = make_next_item_dataset(mixed, **kwargs)
+        bucketed = make_next_item_dataset(mixed, bucket_width=4, **kwargs)
+
+        def rows(dataset):
+            out, width = [], 0
+            for features, targets, weights in dataset:
+                history = features[schema.HISTORY].numpy()
+                pad = 24 - history.shape[1]
+                assert pad % 4 == 0
+                width += history.size
+                for h, t, w in zip(history, targets.numpy(), weights.numpy()):
+                    out.append((0,) * pad + tuple(h) + (0,) * pad + tuple(t)
+                               + (0.0,) * pad + tuple(w))
+            return sorted(out), width
+
+        plain_rows, plain_width = rows(plain)
+        bucketed_rows, bucketed_width = rows(bucketed)
+        assert bucketed_rows == plain_rows
+        assert bucketed_width < 0.75 * plain_width  # the short users' batches are narrow
+
+    def test_batches_group_similar_lengths_and_change_every_epoch(self, mixed):
+        dataset = make_next_item_dataset(mixed, max_length=24, bucket_width=4,
+                                         batch_size=8, seed=3)
+        epochs = [[tuple(f[schema.HISTORY].numpy()[:, -1]) for f, _, _ in dataset]
+                  for _ in range(2)]
+        widths = [f[schema.HISTORY].shape[1] for f, _, _ in dataset]
+        # one pool of 80 windows, sorted: batches of 3-item users (windows of 25 columns,
+        # 22 padding, 20 dropped) and of 20-item users (5 padding, 4 dropped), none mixed
+        assert sorted(set(widths)) == [4, 20]
+        assert epochs[0] != epochs[1]
+
+    def test_bad_bucket_width_is_refused(self, mixed):
+        with pytest.raises(ValueError, match="Received: bucket_width=0"):
+            make_next_item_dataset(mixed, max_length=4, bucket_width=0)

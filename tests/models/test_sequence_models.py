@@ -5,7 +5,7 @@ ignore order, stay below half of it; SASRec's sampled losses reach it too."""
 import numpy as np
 import pytest
 
-from tfdeeprec.data.sequences import build_histories
+from tfdeeprec.data.sequences import build_histories, make_next_item_dataset
 from tfdeeprec.data.synthetic_sequences import make_markov_sequences
 from tfdeeprec.evaluation import FullRankingEvaluator
 from tfdeeprec.families.sequence import concatenate
@@ -106,6 +106,30 @@ def test_the_targets_only_trainer_scores_the_masked_positions_alike():
         {"history": history, "target_mask": mask}).numpy()
     np.testing.assert_allclose(selected, every[mask > 0], rtol=1e-5, atol=1e-6)
     assert selected.shape == (5, 9)
+
+
+@pytest.mark.parametrize("model", sorted(SEQUENCE_MODELS))
+def test_bucketed_batches_score_as_their_full_width_windows(walks, model):
+    """Length bucketing drops leading padding; every model scores the targets as it
+    does on the full window (positions count from the right, padding is masked)."""
+    data = prepare_data(ExperimentConfig(model=model, split="leave_one_out"), walks.frame)
+    built = build_model(model, data.train.num_users, data.train.num_items,
+                        **SEQUENCE_MODELS[model])
+    trainer = sequence_trainer(built, targets_only=True)
+    objective = "cloze" if model == "bert4rec" else "next_item"
+    dataset = make_next_item_dataset(data.train, max_length=12, objective=objective,
+                                     mask_token=data.train.num_items, mask_ratio=0.3,
+                                     batch_size=16, stride=4, bucket_width=2,
+                                     targets_only=True)
+    narrow = 0
+    for features, _ in dataset.take(40):
+        pad = 12 - features["history"].shape[1]
+        narrow += pad > 0
+        full = {name: np.pad(values.numpy(), [(0, 0), (pad, 0)])
+                for name, values in features.items()}
+        np.testing.assert_allclose(trainer(features).numpy(), trainer(full).numpy(),
+                                   rtol=1e-4, atol=1e-4)
+    assert narrow > 0
 
 
 def test_sequence_trainer_refuses_other_models():

@@ -6,7 +6,7 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
-from tfdeeprec.data._batching import index_batches
+from tfdeeprec.data._batching import index_batches, length_grouped_batches
 from tfdeeprec.data.encoded import EncodedInteractions
 
 _ALIGNS = ("left", "right")
@@ -165,7 +165,8 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
                            objective: str = "next_item", mask_token: int | None = None,
                            mask_ratio: float = 0.2, stride: int | None = None,
                            batch_size: int = 128, shuffle: bool = True,
-                           seed: int = 0, targets_only: bool = False) -> tf.data.Dataset:
+                           seed: int = 0, targets_only: bool = False,
+                           bucket_width: int | None = None) -> tf.data.Dataset:
     """Batches of ``(features, targets, weights)`` for a sequence model's training head.
 
     Rows are the :func:`next_item_windows` ``w`` (int32 ``[b, max_length + 1]``, cut
@@ -187,6 +188,15 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
     holding ``target_mask`` (the weights) and ``targets`` only the weighted ones,
     flattened row-major (``[n]``), for the trainer of
     :func:`~tfdeeprec.models._sequence.sequence_trainer` with ``targets_only=True``.
+
+    With ``bucket_width``, windows of similar length share batches
+    (:func:`~tfdeeprec.data._batching.length_grouped_batches`) and each batch drops the
+    leading padding columns all its windows have, in steps of ``bucket_width``
+    (keeping one padding column where there is one, so BERT4Rec, which drops its
+    first column, sees every item). Batches are then ``[b, l]`` with ``l <=
+    max_length`` (at most ``max_length / bucket_width + 1`` distinct widths). For
+    right-aligned models that mask padding (every trained model here) the scores are
+    those of the full window; the work an epoch falls with the padding.
 
     Example:
 
@@ -214,22 +224,42 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
         if not 0.0 <= float(mask_ratio) <= 1.0:
             raise ValueError("`mask_ratio` must lie in [0, 1]. "
                              f"Received: mask_ratio={mask_ratio!r}")
+    if bucket_width is not None and (isinstance(bucket_width, bool) or not isinstance(
+            bucket_width, (int, np.integer)) or not 1 <= bucket_width <= max_length):
+        raise ValueError(f"`bucket_width` must be an integer in [1, max_length={max_length}]"
+                         f" or None. Received: bucket_width={bucket_width!r}")
     windows = next_item_windows(encoded, max_length=max_length, stride=stride)
-    fresh = np.arange(max_length) >= max_length - (stride or max_length)
+    fresh = tf.constant(np.arange(max_length) >= max_length - (stride or max_length))
     if len(windows) == 0:
         raise ValueError("no user has two or more known items: there is no next item "
                          "to train on")
-    batches = index_batches(len(windows), batch_size=batch_size, shuffle=shuffle, seed=seed)
+    padding = np.argmax(windows > 0, axis=1)  # leading zeros: the last column is an item
+    if bucket_width is None:
+        batches = index_batches(len(windows), batch_size=batch_size, shuffle=shuffle,
+                                seed=seed)
+    else:
+        batches = length_grouped_batches(max_length + 1 - padding, batch_size=batch_size,
+                                         shuffle=shuffle, seed=seed)
     table = tf.constant(windows)
+    leading = tf.constant(padding.astype(np.int32))
+
+    def window(rows):
+        """The batch's windows, less the leading padding columns they share (bucketing),
+        and the ``fresh`` flags of their target columns."""
+        if bucket_width is None:
+            return tf.gather(table, rows), fresh
+        start = tf.maximum(tf.reduce_min(tf.gather(leading, rows)) - 1, 0)
+        start = start // bucket_width * bucket_width
+        return tf.gather(table, rows)[:, start:], fresh[start:]
 
     def next_item(rows, _):
-        w = tf.gather(table, rows)
+        w, recent = window(rows)
         targets = w[:, 1:]
-        weights = (targets > 0) & (w[:, :-1] > 0) & fresh[None, :]
+        weights = (targets > 0) & (w[:, :-1] > 0) & recent[None, :]
         return {schema.HISTORY: w[:, :-1]}, targets, tf.cast(weights, tf.float32)
 
     def cloze(rows, batch_seed):
-        w = tf.gather(table, rows)
+        w, _ = window(rows)
         history = w[:, :-1]
         draw = tf.random.stateless_uniform(tf.shape(history[:, 1:]), seed=batch_seed)
         masked = (draw < mask_ratio) & (history[:, 1:] > 0)

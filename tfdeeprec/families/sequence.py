@@ -64,7 +64,7 @@ class SequenceFamily(ItemsFamily):
             data.train, max_length=int(arguments["max_length"]), objective=spec.objective,
             mask_token=data.train.num_items, mask_ratio=float(arguments.get("mask_ratio", 0)),
             stride=config.window_stride, batch_size=config.batch_size, seed=config.seed,
-            targets_only=True)
+            targets_only=True, bucket_width=config.bucket_width)
         if sampled is not None:  # the trainer adds its own loss: the targets are an input
             windows = windows.map(lambda features, targets:
                                   {**features, schema.TARGET_ITEM_ID: targets})

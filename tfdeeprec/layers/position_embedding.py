@@ -12,6 +12,8 @@ class PositionEmbedding(keras.layers.Layer):
 
     Sequences are right-aligned (the latest item last), so ``p`` of the last column
     always marks the latest item, whatever the history's length (SASRec's convention).
+    An input shorter than the one the layer was built for gets the last positions'
+    vectors: it is the wider input less leading (padding) columns.
 
     Args:
         embeddings_initializer: Default ``RandomNormal(stddev=0.02)``.
@@ -23,6 +25,8 @@ class PositionEmbedding(keras.layers.Layer):
     >>> layer = PositionEmbedding(embeddings_initializer="ones")
     >>> layer(tf.zeros((1, 3, 2))).numpy().tolist()
     [[[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]]
+    >>> layer(tf.zeros((1, 1, 2))).numpy().tolist()
+    [[[1.0, 1.0]]]
     """
 
     def __init__(self, embeddings_initializer=None, **kwargs):
@@ -40,7 +44,8 @@ class PositionEmbedding(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
-        return inputs + tf.cast(self.positions, inputs.dtype)
+        positions = self.positions[-tf.shape(inputs)[-2]:]
+        return inputs + tf.cast(positions, inputs.dtype)
 
     def get_config(self):
         return {**super().get_config(), "embeddings_initializer":

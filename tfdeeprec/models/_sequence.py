@@ -63,7 +63,9 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False,
                      sampled_loss: dict | None = None) -> keras.Model:
     """The model's layers scoring every position: ``history -> [b, max_length, items]``.
 
-    It shares every weight with ``model``; fitting it trains ``model``.
+    It shares every weight with ``model``; fitting it trains ``model``. It also takes
+    windows narrower than ``max_length`` (``[b, l]``, the leading padding columns
+    dropped, as length bucketing batches them), scoring ``[b, l, items]``.
 
     With ``targets_only``, the trainer also takes ``target_mask`` (float ``[b,
     max_length]``) and scores only the positions where it is positive: ``[n, items]``,
@@ -95,13 +97,16 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False,
     if sampled_loss is not None and not targets_only:
         raise ValueError("`sampled_loss` needs `targets_only=True`")
     if not targets_only:
-        return keras.Model(model.inputs, items(states, reverse=True),
-                           name=f"{model.name}_trainer")
-    mask = keras.Input(shape=states.shape[1:2], dtype="float32", name=schema.TARGET_MASK)
+        trainer = keras.Model(model.inputs, items(states, reverse=True),
+                              name=f"{model.name}_trainer")
+        return _any_width(trainer)
+    mask = keras.Input(shape=(None,), dtype="float32", name=schema.TARGET_MASK)
     selected = MaskedPositions(name="target_positions")([states, mask])
     inputs = {schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask}
     if sampled_loss is None:
-        return keras.Model(inputs, items(selected, reverse=True), name=f"{model.name}_trainer")
+        trainer = keras.Model(inputs, items(selected, reverse=True),
+                              name=f"{model.name}_trainer")
+        return _any_width(trainer)
     from tfdeeprec.losses.sampled_next_item import SampledNextItemLoss
 
     targets = keras.Input(batch_shape=(None,), dtype="int32", name=schema.TARGET_ITEM_ID)
@@ -109,4 +114,12 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False,
     trainer = keras.Model({**inputs, schema.TARGET_ITEM_ID: targets}, losses,
                           name=f"{model.name}_trainer")
     trainer.adds_own_loss = True  # compile_model compiles it without a loss
+    return _any_width(trainer)
+
+
+def _any_width(trainer: keras.Model) -> keras.Model:
+    """Lets ``trainer`` take histories narrower than its model's ``max_length``: a
+    functional model otherwise refuses any width but the one it was built with. Its
+    layers take any width (positions count from the right, padding is masked)."""
+    trainer.input_spec = None
     return trainer
