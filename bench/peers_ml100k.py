@@ -252,9 +252,6 @@ NO_SAMPLING = {"train_neg_sample_args": None}  # RecBole's non-sampling general 
 CTR_SETTINGS = ("--batch-size", "2048", "--optimizer", "adam",
                 "--config", str(PEERS_DIR / "recbole_stopping.yaml"))
 CTR_EPOCHS = 30
-# tfdeeprec's sequence rows batch windows of similar length and drop their shared
-# padding (the same scores, about a tenth less work an epoch on ml-100k)
-BUCKETS = ("--bucket-width", "10")
 
 ROWS = [
     # ranking: both sides
@@ -321,11 +318,10 @@ ROWS = [
     # sequences: peers only
     # sequences: RecBole trains each for up to 30 minutes, so not by default
     # (`make bench-peers-sequence`)
-    *(Row(name, "sequence", tfdeeprec=("--model", name.lower(), *BUCKETS), recbole=Peer(name),
+    *(Row(name, "sequence", tfdeeprec=("--model", name.lower()), recbole=Peer(name),
           default=False) for name in ("GRU4Rec", "SASRec")),
     Row("BERT4Rec", "sequence",
-        tfdeeprec=("--model", "bert4rec", "--window-stride", "25", "--learning-rate", "1e-3",
-                   *BUCKETS),
+        tfdeeprec=("--model", "bert4rec", "--window-stride", "25", "--learning-rate", "1e-3"),
         recbole=Peer("BERT4Rec"), default=False,
         note="tfdeeprec's BERT4Rec trains on windows cut every 25 items (each item masked "
              "in two windows an epoch, with independent masks) at learning rate 1e-3, "

@@ -23,14 +23,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
 
 import tfdeeprec  # noqa: E402,F401
 from bench.report import markdown_table, write_result  # noqa: E402
-from tfdeeprec.data.sequences import build_histories  # noqa: E402
 from tfdeeprec.data.synthetic_sequences import make_markov_sequences  # noqa: E402
-from tfdeeprec.evaluation import FullRankingEvaluator  # noqa: E402
-from tfdeeprec.families.sequence import concatenate  # noqa: E402
 from tfdeeprec.training import TrainingConfig  # noqa: E402
 from tfdeeprec.training.experiment import (ExperimentConfig, prepare_data,  # noqa: E402
                                            run_experiment)
@@ -47,18 +43,6 @@ MODELS = {  # name: (model_kwargs, training)
 }
 
 
-def oracle(walks, data) -> dict:
-    """HR@10 and NDCG@10 of the chain's own ranking from each user's latest item."""
-    latest = build_histories(concatenate(data.train, data.valid), max_length=1)
-    rows = np.zeros((data.train.num_users, data.train.num_items))
-    planted = walks.oracle_scores(data.item_vocab.ids_of(latest["history"][:, -1]))
-    order = [int(i[1:]) for i in data.item_vocab.ids_of(np.arange(1, data.train.num_items))]
-    rows[latest["user_id"], 1:] = planted[:, order]
-    evaluator = FullRankingEvaluator(data.train, data.test, exclude=(data.valid,),
-                                     metrics=("hit", "ndcg"))
-    return evaluator.evaluate(lambda users: rows[users]).metrics
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=1000)
@@ -68,7 +52,7 @@ def main() -> None:
     walks = make_markov_sequences(num_users=args.users, num_items=args.items,
                                   length=args.length, seed=0)
     data = prepare_data(ExperimentConfig(model="markov", split="leave_one_out"), walks.frame)
-    best = oracle(walks, data)
+    best = walks.oracle_metrics(data)
     rows, results = [["oracle (the planted chain)", f"{best['hit@10']:.3f}", "100%",
                       f"{best['ndcg@10']:.3f}", "-", "-"]], {"oracle": best}
     for name, (kwargs, training) in MODELS.items():

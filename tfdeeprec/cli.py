@@ -68,7 +68,8 @@ def main(argv=None) -> int:
     train.add_argument("--bucket-width", type=int, metavar="N",
                        help="sequence models: batch windows of similar length and drop "
                             "their shared leading padding in steps of N columns (same "
-                            "scores, less work on short histories); default: off")
+                            "scores, less work on short histories, less mixed batches: "
+                            "it lowered BERT4Rec's quality on ml-100k); default: off")
     train.add_argument("--batch-size", type=int,
                        help="default 1024 (128 history windows for sequence models)")
     train.add_argument("--learning-rate", type=float, help="default 1e-3")

@@ -5,10 +5,9 @@ ignore order, stay below half of it; SASRec's sampled losses reach it too."""
 import numpy as np
 import pytest
 
-from tfdeeprec.data.sequences import build_histories, make_next_item_dataset
+from tfdeeprec.data.sequences import make_next_item_dataset
 from tfdeeprec.data.synthetic_sequences import make_markov_sequences
-from tfdeeprec.evaluation import FullRankingEvaluator
-from tfdeeprec.families.sequence import concatenate
+from tfdeeprec.data.encoded import concatenate
 from tfdeeprec.models._sequence import sequence_trainer
 from tfdeeprec.models.registry import build_model
 from tfdeeprec.training import TrainingConfig
@@ -34,14 +33,7 @@ def walks():
 def oracle_hit(walks):
     """HR@10 of the planted chain: the latest (validation) item's transition row."""
     data = prepare_data(ExperimentConfig(model="markov", split="leave_one_out"), walks.frame)
-    latest = build_histories(concatenate(data.train, data.valid), max_length=1)
-    rows = np.zeros((data.train.num_users, data.train.num_items))
-    planted = walks.oracle_scores(data.item_vocab.ids_of(latest["history"][:, -1]))
-    order = [int(i[1:]) for i in data.item_vocab.ids_of(np.arange(1, data.train.num_items))]
-    rows[latest["user_id"], 1:] = planted[:, order]
-    evaluator = FullRankingEvaluator(data.train, data.test, exclude=(data.valid,),
-                                     metrics=("hit",))
-    return evaluator.evaluate(lambda users: rows[users]).metrics["hit@10"]
+    return walks.oracle_metrics(data, metrics=("hit",))["hit@10"]
 
 
 def _test_hit(model, kwargs, frame, **training):

@@ -37,13 +37,7 @@ def build_histories(encoded: EncodedInteractions, *, max_length: int = 50,
     [[4, 5, 0]]
     """
     _check_sequence_args(max_length, align)
-    keep = (encoded.user != 0) & (encoded.item != 0)
-    user, item = encoded.user[keep], encoded.item[keep]
-    rows = np.arange(len(user))
-    keys = (rows, user) if encoded.timestamp is None else (rows, encoded.timestamp[keep], user)
-    order = np.lexsort(keys)
-    user, item = user[order], item[order]
-    users, starts, counts = np.unique(user, return_index=True, return_counts=True)
+    users, item, starts, counts = _time_ordered(encoded)
     ends = starts + counts
     out = {}
     if next_item:
@@ -95,6 +89,21 @@ def make_sequence_dataset(encoded: EncodedInteractions, *, max_length: int = 50,
     return batches.map(rows_of, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+def _time_ordered(encoded: EncodedInteractions):
+    """The known interactions grouped by user, each user's in time order (timestamps,
+    then row order): ``(users, items, starts, counts)``, user ``users[u]``'s items
+    being ``items[starts[u]:starts[u] + counts[u]]``, users ascending. Rows with an
+    OOV user or item (index 0, the padding index) are dropped."""
+    keep = (encoded.user != 0) & (encoded.item != 0)
+    user, item = encoded.user[keep], encoded.item[keep]
+    rows = np.arange(len(user))
+    keys = (rows, user) if encoded.timestamp is None else (rows, encoded.timestamp[keep], user)
+    order = np.lexsort(keys)
+    user, item = user[order], item[order]
+    users, starts, counts = np.unique(user, return_index=True, return_counts=True)
+    return users, item, starts, counts
+
+
 def _check_sequence_args(max_length, align) -> None:
     if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
         raise ValueError("`max_length` must be an integer >= 1. "
@@ -140,13 +149,7 @@ def next_item_windows(encoded: EncodedInteractions, *, max_length: int = 50,
             or not 1 <= stride <= max_length:
         raise ValueError(f"`stride` must be an integer in [1, max_length={max_length}]. "
                          f"Received: stride={stride!r}")
-    keep = (encoded.user != 0) & (encoded.item != 0)
-    user, item = encoded.user[keep], encoded.item[keep]
-    rows = np.arange(len(user))
-    keys = (rows, user) if encoded.timestamp is None else (rows, encoded.timestamp[keep], user)
-    order = np.lexsort(keys)
-    user, item = user[order], item[order]
-    _, starts, counts = np.unique(user, return_index=True, return_counts=True)
+    _, item, starts, counts = _time_ordered(encoded)
     targets = np.maximum(counts - 1, 0)  # items that follow another of the same user
     per_user = -(-targets // stride)
     window_user = np.repeat(np.arange(len(counts)), per_user)

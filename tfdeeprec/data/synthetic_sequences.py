@@ -36,6 +36,31 @@ class MarkovSequences:
         position = {item: i for i, item in enumerate(self.item_ids)}
         return self.transitions[[position[str(item)] for item in latest_item_ids]]
 
+    def oracle_metrics(self, data, metrics=("hit", "ndcg"), ks=(10,)) -> dict:
+        """The chain's own ranking on a leave-one-out split of :attr:`frame`, evaluated
+        as a model's: each user's test item ranked by the latest (validation) item's
+        row, the training and validation items left out.
+
+        Args:
+            data: the split, prepared as for a model (``train``, ``valid``, ``test``,
+                ``item_vocab``; e.g. :func:`~tfdeeprec.training.experiment.prepare_data`
+                with ``split="leave_one_out"``).
+        """
+        from tfdeeprec.data.encoded import concatenate
+        from tfdeeprec.data.sequences import build_histories
+        from tfdeeprec.evaluation import FullRankingEvaluator
+
+        latest = build_histories(concatenate(data.train, data.valid), max_length=1)
+        planted = self.oracle_scores(data.item_vocab.ids_of(latest[schema.HISTORY][:, -1]))
+        position = {item: i for i, item in enumerate(self.item_ids)}
+        columns = [position[str(item)] for item in
+                   data.item_vocab.ids_of(np.arange(1, data.train.num_items))]
+        rows = np.zeros((data.train.num_users, data.train.num_items))
+        rows[latest[schema.USER_ID], 1:] = planted[:, columns]
+        evaluator = FullRankingEvaluator(data.train, data.test, exclude=(data.valid,),
+                                         metrics=metrics, ks=ks)
+        return dict(evaluator.evaluate(lambda users: rows[users]).metrics)
+
 
 def make_markov_sequences(num_users: int = 300, num_items: int = 100, length: int = 20, *,
                           successors: int = 2, noise: float = 0.1,

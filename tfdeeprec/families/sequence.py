@@ -22,7 +22,7 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
-from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.encoded import concatenate
 from tfdeeprec.data.sequences import build_histories, make_next_item_dataset
 from tfdeeprec.evaluation import (FullRankingEvaluator, SampledEvaluator,
                                   full_scores_to_pair_scorer)
@@ -160,20 +160,3 @@ def _has_unseen_items(data, count: int) -> bool:
         return False
     pairs = np.unique(parts.user.astype(np.int64) * parts.num_items + parts.item)
     return int(np.bincount(pairs // parts.num_items).max()) + count <= parts.num_items - 1
-
-
-def concatenate(*parts: EncodedInteractions) -> EncodedInteractions:
-    """The rows of several splits of the same vocabularies, in order (timestamps kept
-    when every part has them).
-
-    >>> a = EncodedInteractions(np.array([1]), np.array([2]), 2, 3)
-    >>> b = EncodedInteractions(np.array([1]), np.array([1]), 2, 3)
-    >>> concatenate(a, b).item.tolist()
-    [2, 1]
-    """
-    first = parts[0]
-    stamps = [p.timestamp for p in parts]
-    return EncodedInteractions(
-        np.concatenate([p.user for p in parts]), np.concatenate([p.item for p in parts]),
-        first.num_users, first.num_items,
-        timestamp=None if any(t is None for t in stamps) else np.concatenate(stamps))

@@ -20,6 +20,9 @@ from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.layers.last_item import LastItem
 from tfdeeprec.layers.masked_positions import MaskedPositions
+from tfdeeprec.layers.position_embedding import PositionEmbedding
+from tfdeeprec.layers.stateless_dropout import StatelessDropout
+from tfdeeprec.layers.transformer_block import TransformerBlock
 from tfdeeprec.models._common import check_sizes
 
 ITEM_EMBEDDING = "item_embedding"
@@ -49,6 +52,21 @@ def check_rate(name: str, value) -> float:
 
 def history_input(max_length: int):
     return keras.Input(shape=(max_length,), dtype="int32", name=schema.HISTORY)
+
+
+def transformer_states(tokens, items, *, num_blocks: int, num_heads: int, inner_dim: int,
+                       dropout_rate: float, attention_dropout: float, causal: bool):
+    """SASRec's and BERT4Rec's encoder: ``tokens`` (int ``[b, length]``, 0 = padding)
+    -> item vectors (``items``, the tied table) plus learned positions -> layer norm ->
+    dropout -> ``num_blocks`` :class:`~tfdeeprec.layers.TransformerBlock` (causal or
+    bidirectional, padding keys masked) -> states ``[b, length, dim]``."""
+    x = PositionEmbedding(name="positions")(items(tokens))
+    x = keras.layers.LayerNormalization(epsilon=NORM_EPSILON, name="input_norm")(x)
+    x = StatelessDropout(dropout_rate, name="input_dropout")(x)
+    for i in range(num_blocks):
+        x = TransformerBlock(num_heads, inner_dim, dropout_rate, attention_dropout,
+                             causal=causal, name=f"block_{i}")([x, tokens])
+    return x
 
 
 def next_item_model(history, states, items, name: str) -> keras.Model:

@@ -22,13 +22,10 @@ import numpy as np  # noqa: F401  (the doctest)
 
 from tfdeeprec._keras import keras
 from tfdeeprec.layers.item_embedding import ItemEmbedding
-from tfdeeprec.layers.position_embedding import PositionEmbedding
 from tfdeeprec.layers.shift_in_mask import ShiftInMask
-from tfdeeprec.layers.stateless_dropout import StatelessDropout
-from tfdeeprec.layers.transformer_block import TransformerBlock
 from tfdeeprec.models._sequence import (ITEM_EMBEDDING, NORM_EPSILON, check_rate,
                                         check_sequence_model_args, history_input,
-                                        next_item_model)
+                                        next_item_model, transformer_states)
 
 
 def build_bert4rec(num_users: int, num_items: int, *, max_length: int = 50,
@@ -62,12 +59,9 @@ def build_bert4rec(num_users: int, num_items: int, *, max_length: int = 50,
     tokens = ShiftInMask(num_items, name="shift_in_mask")(history)
     items = ItemEmbedding(num_items, embedding_dim, extra_tokens=1, output_bias=True,
                           name=ITEM_EMBEDDING)
-    x = PositionEmbedding(name="positions")(items(tokens))
-    x = keras.layers.LayerNormalization(epsilon=NORM_EPSILON, name="input_norm")(x)
-    x = StatelessDropout(dropout_rate, name="input_dropout")(x)
-    for i in range(num_blocks):
-        x = TransformerBlock(num_heads, inner_dim, dropout_rate, attention_dropout,
-                             causal=False, name=f"block_{i}")([x, tokens])
+    x = transformer_states(tokens, items, num_blocks=num_blocks, num_heads=num_heads,
+                           inner_dim=inner_dim, dropout_rate=dropout_rate,
+                           attention_dropout=attention_dropout, causal=False)
     init = keras.initializers.RandomNormal(stddev=0.02)
     x = keras.layers.Dense(embedding_dim, activation="gelu", kernel_initializer=init,
                            name="output_transform")(x)

@@ -17,12 +17,8 @@ import numpy as np  # noqa: F401  (the doctest)
 
 from tfdeeprec._keras import keras
 from tfdeeprec.layers.item_embedding import ItemEmbedding
-from tfdeeprec.layers.position_embedding import PositionEmbedding
-from tfdeeprec.layers.stateless_dropout import StatelessDropout
-from tfdeeprec.layers.transformer_block import TransformerBlock
-from tfdeeprec.models._sequence import (ITEM_EMBEDDING, NORM_EPSILON, check_rate,
-                                        check_sequence_model_args, history_input,
-                                        next_item_model)
+from tfdeeprec.models._sequence import (ITEM_EMBEDDING, check_rate, check_sequence_model_args,
+                                        history_input, next_item_model, transformer_states)
 
 
 def build_sasrec(num_users: int, num_items: int, *, max_length: int = 50,
@@ -46,10 +42,7 @@ def build_sasrec(num_users: int, num_items: int, *, max_length: int = 50,
     attention_dropout = check_rate("attention_dropout", attention_dropout)
     history = history_input(max_length)
     items = ItemEmbedding(num_items, embedding_dim, name=ITEM_EMBEDDING)
-    x = PositionEmbedding(name="positions")(items(history))
-    x = keras.layers.LayerNormalization(epsilon=NORM_EPSILON, name="input_norm")(x)
-    x = StatelessDropout(dropout_rate, name="input_dropout")(x)
-    for i in range(num_blocks):
-        x = TransformerBlock(num_heads, inner_dim, dropout_rate, attention_dropout,
-                             causal=True, name=f"block_{i}")([x, history])
+    x = transformer_states(history, items, num_blocks=num_blocks, num_heads=num_heads,
+                           inner_dim=inner_dim, dropout_rate=dropout_rate,
+                           attention_dropout=attention_dropout, causal=True)
     return next_item_model(history, x, items, name)
