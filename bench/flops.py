@@ -30,6 +30,16 @@ def cpu_flags() -> list[str]:
     return [flag for flag in wanted if flag in have]
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or ``""`` where it cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    line = next((ln for ln in text.splitlines() if ln.startswith("model name")), "")
+    return line.split(":", 1)[-1].strip()
+
+
 def measure_limit(threads: int = 1, size: int = 2048, seconds: float = 1.5) -> dict:
     """Best GFLOP/s of ``[size, size] @ [size, size]`` in float32 and bfloat16."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -57,7 +67,7 @@ def measure_limit(threads: int = 1, size: int = 2048, seconds: float = 1.5) -> d
     return {"threads": threads, "matmul_size": size,
             "gflops_float32": round(rates["float32"], 1),
             "gflops_bfloat16": round(rates["bfloat16"], 1),
-            "cpu_flags": cpu_flags()}
+            "cpu_flags": cpu_flags(), "cpu_model": cpu_model()}
 
 
 def mlp_pair_flops(embedding_dim: int, hidden_units, gmf_dim: int = 0) -> int:

@@ -675,6 +675,7 @@ def tables(results: list, threads: int, limit: dict) -> str:
     measured = "; ".join(
         f"{json.loads(key)['gflops_float32']} GFLOP/s (bfloat16: "
         f"{json.loads(key)['gflops_bfloat16']}) in the run of {date}"
+        + (f" on {json.loads(key)['cpu_model']}" if json.loads(key).get("cpu_model") else "")
         + (f" ({', '.join(names)})" if len(runs) > 1 else "")
         for (date, key), names in runs.items())
     out.append(
