@@ -34,12 +34,7 @@ def index_batches(num_rows: int, *, batch_size: int, shuffle: bool, seed: int,
             rows[start:start + batch_size],
             tf.random.experimental.stateless_fold_in(key, start)))
 
-    epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    # flat_map hides the length; stating it lets Keras run several steps per call
-    # (``steps_per_execution``) and show progress without being given ``steps``.
-    num_batches = -(-stop // batch_size)
-    return epochs.flat_map(epoch_batches).apply(
-        tf.data.experimental.assert_cardinality(num_batches))
+    return _every_epoch(epoch_batches, seed, num_batches=-(-stop // batch_size))
 
 
 def length_grouped_batches(lengths, *, batch_size: int, seed: int, shuffle: bool = True,
@@ -83,7 +78,14 @@ def length_grouped_batches(lengths, *, batch_size: int, seed: int, shuffle: bool
             rows[batch * batch_size:(batch + 1) * batch_size],
             tf.random.experimental.stateless_fold_in(key, batch * batch_size)))
 
+    return _every_epoch(epoch_batches, seed, num_batches)
+
+
+def _every_epoch(epoch_batches, seed: int, num_batches: int) -> tf.data.Dataset:
+    """``epoch_batches(epoch_seed)`` for a fresh epoch seed each pass over the dataset."""
     epochs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    # flat_map hides the length; stating it lets Keras run several steps per call
+    # (``steps_per_execution``) and show progress without being given ``steps``.
     return epochs.flat_map(epoch_batches).apply(
         tf.data.experimental.assert_cardinality(num_batches))
 

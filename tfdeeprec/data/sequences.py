@@ -236,15 +236,15 @@ def make_next_item_dataset(encoded: EncodedInteractions, *, max_length: int = 50
     if len(windows) == 0:
         raise ValueError("no user has two or more known items: there is no next item "
                          "to train on")
-    padding = np.argmax(windows > 0, axis=1)  # leading zeros: the last column is an item
     if bucket_width is None:
         batches = index_batches(len(windows), batch_size=batch_size, shuffle=shuffle,
                                 seed=seed)
     else:
+        padding = np.argmax(windows > 0, axis=1)  # leading zeros: the last column is an item
         batches = length_grouped_batches(max_length + 1 - padding, batch_size=batch_size,
                                          shuffle=shuffle, seed=seed)
+        leading = tf.constant(padding.astype(np.int32))
     table = tf.constant(windows)
-    leading = tf.constant(padding.astype(np.int32))
 
     def window(rows):
         """The batch's windows, less the leading padding columns they share (bucketing),

@@ -33,8 +33,12 @@ class MarkovSequences:
     def oracle_scores(self, latest_item_ids) -> np.ndarray:
         """``transitions`` rows of the given raw item IDs, ``[n, num_items]`` in
         ``item_ids`` order."""
+        return self.transitions[self._positions(latest_item_ids)]
+
+    def _positions(self, item_ids) -> list[int]:
+        """Where raw item IDs sit in :attr:`item_ids` (the transition matrix's order)."""
         position = {item: i for i, item in enumerate(self.item_ids)}
-        return self.transitions[[position[str(item)] for item in latest_item_ids]]
+        return [position[str(item)] for item in item_ids]
 
     def oracle_metrics(self, data, metrics=("hit", "ndcg"), ks=(10,)) -> dict:
         """The chain's own ranking on a leave-one-out split of :attr:`frame`, evaluated
@@ -52,9 +56,7 @@ class MarkovSequences:
 
         latest = build_histories(concatenate(data.train, data.valid), max_length=1)
         planted = self.oracle_scores(data.item_vocab.ids_of(latest[schema.HISTORY][:, -1]))
-        position = {item: i for i, item in enumerate(self.item_ids)}
-        columns = [position[str(item)] for item in
-                   data.item_vocab.ids_of(np.arange(1, data.train.num_items))]
+        columns = self._positions(data.item_vocab.ids_of(np.arange(1, data.train.num_items)))
         rows = np.zeros((data.train.num_users, data.train.num_items))
         rows[latest[schema.USER_ID], 1:] = planted[:, columns]
         evaluator = FullRankingEvaluator(data.train, data.test, exclude=(data.valid,),

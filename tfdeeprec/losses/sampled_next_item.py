@@ -93,7 +93,7 @@ class SampledNextItemLoss(keras.layers.Layer):
         self.gbce_t = float(gbce_t)
         self.seed = seed
         # the power applied here, not by the sampler: its 0 ** 0 would draw zero counts
-        self.unigrams = [float(c) ** self.distortion if c > 0 else 0.0 for c in counts]
+        self.unigrams = np.where(counts > 0, counts ** self.distortion, 0.0).tolist()
         self.beta = gbce_beta(self.num_negatives, items.num_items, self.gbce_t) \
             if kind == "gbce" else 1.0
 

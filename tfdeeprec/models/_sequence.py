@@ -115,29 +115,24 @@ def sequence_trainer(model: keras.Model, *, targets_only: bool = False,
     if sampled_loss is not None and not targets_only:
         raise ValueError("`sampled_loss` needs `targets_only=True`")
     if not targets_only:
-        trainer = keras.Model(model.inputs, items(states, reverse=True),
-                              name=f"{model.name}_trainer")
-        return _any_width(trainer)
-    mask = keras.Input(shape=(None,), dtype="float32", name=schema.TARGET_MASK)
-    selected = MaskedPositions(name="target_positions")([states, mask])
-    inputs = {schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask}
-    if sampled_loss is None:
-        trainer = keras.Model(inputs, items(selected, reverse=True),
-                              name=f"{model.name}_trainer")
-        return _any_width(trainer)
-    from tfdeeprec.losses.sampled_next_item import SampledNextItemLoss
+        inputs, outputs = model.inputs, items(states, reverse=True)
+    else:
+        mask = keras.Input(shape=(None,), dtype="float32", name=schema.TARGET_MASK)
+        selected = MaskedPositions(name="target_positions")([states, mask])
+        inputs = {schema.HISTORY: model.inputs[0], schema.TARGET_MASK: mask}
+        if sampled_loss is None:
+            outputs = items(selected, reverse=True)
+        else:
+            from tfdeeprec.losses.sampled_next_item import SampledNextItemLoss
 
-    targets = keras.Input(batch_shape=(None,), dtype="int32", name=schema.TARGET_ITEM_ID)
-    losses = SampledNextItemLoss(items, name="sampled_loss", **sampled_loss)([selected, targets])
-    trainer = keras.Model({**inputs, schema.TARGET_ITEM_ID: targets}, losses,
-                          name=f"{model.name}_trainer")
-    trainer.adds_own_loss = True  # compile_model compiles it without a loss
-    return _any_width(trainer)
-
-
-def _any_width(trainer: keras.Model) -> keras.Model:
-    """Lets ``trainer`` take histories narrower than its model's ``max_length``: a
-    functional model otherwise refuses any width but the one it was built with. Its
-    layers take any width (positions count from the right, padding is masked)."""
+            targets = keras.Input(batch_shape=(None,), dtype="int32",
+                                  name=schema.TARGET_ITEM_ID)
+            inputs[schema.TARGET_ITEM_ID] = targets
+            outputs = SampledNextItemLoss(items, name="sampled_loss", **sampled_loss)(
+                [selected, targets])
+    trainer = keras.Model(inputs, outputs, name=f"{model.name}_trainer")
+    # A functional model refuses any width but the one it was built with; its layers
+    # take narrower histories (positions count from the right, padding is masked).
     trainer.input_spec = None
+    trainer.adds_own_loss = sampled_loss is not None  # compile_model then adds none
     return trainer
