@@ -189,6 +189,16 @@ def neumf_flops(negatives: dict, embedding_dim=64, hidden_units=(128, 64), gmf_d
     return count
 
 
+def autoencoder_flops(sizes, side, hidden=600):
+    """Mult-DAE's and Mult-VAE's FLOPs per epoch, the same on both sides: every training
+    user's row through ``items -> hidden`` and ``hidden -> items`` (the layers that hold
+    nearly all the work), forward and backward (the first layer's gradient is its
+    kernel's alone) for training, forward for each validation user."""
+    users, items = sizes["train_users"], sizes["items"]
+    layer = 2 * users * items * hidden
+    return 5 * layer, 2 * layer * sizes["valid_users"] / users
+
+
 def ctr_flops(sizes, side):
     """A CTR model's FLOPs per epoch, the same on both sides (RecBole's model has the
     same layers): its forward matmul FLOPs per example, counted on tfdeeprec's trained
@@ -235,6 +245,7 @@ def split_sizes(split: Path) -> dict:
         return [line.split("\t") for line in lines]
     train, valid = rows("train"), rows("valid")
     return {"train_positives": len(train), "train_rows": len(train),
+            "train_users": len({r[0] for r in train}),
             "valid_rows": len(valid), "valid_users": len({r[0] for r in valid}),
             "items": len({r[1] for r in train}) + 1}
 
@@ -252,6 +263,16 @@ NO_SAMPLING = {"train_neg_sample_args": None}  # RecBole's non-sampling general 
 CTR_SETTINGS = ("--batch-size", "2048", "--optimizer", "adam",
                 "--config", str(PEERS_DIR / "recbole_stopping.yaml"))
 CTR_EPOCHS = 30
+AUTOENCODER_SETTINGS = ("--batch-size", "1024", "--learning-rate", "3e-3",
+                        "--early-stopping-patience", "10", "--reduce-lr-patience", "0")
+AUTOENCODER_EPOCHS = 300
+AUTOENCODER_NOTE = ("each model's RecBole defaults on both sides (one hidden layer of 600, a "
+                    "code of 64 (Mult-DAE's a linear layer, as RecBole's), input dropout "
+                    "0.5; Mult-VAE's KL weight annealed over "
+                    "200,000 steps, capped at 0.2), every training user's row in one batch "
+                    "(RecBole's `train_batch_size` of 2048 holds all 943) and RecBole's "
+                    "stopping rule (10 epochs without a better validation NDCG@10); "
+                    "tfdeeprec's Adam learning rate is 3e-3 (RecBole's 1e-3).")
 
 ROWS = [
     # ranking: both sides
@@ -299,15 +320,28 @@ ROWS = [
              "indices), and its batches hold the sampled negatives too, so its scores are "
              "not the training counts; tfdeeprec's pop starts from the training "
              "frequencies' log-odds and trains them with BCE."),
+    Row("EASE", "ranking", tfdeeprec=("--model", "ease", "--model-arg", "l2=250.0"),
+        recbole=Peer("EASE", {"reg_weight": 250.0})),
+    # autoencoders of the user's row: RecBole's defaults on both sides but tfdeeprec's
+    # learning rate
+    *(Row(name, "ranking", tfdeeprec=("--model", ours, *AUTOENCODER_SETTINGS),
+          recbole=Peer(name, NO_SAMPLING), epochs=AUTOENCODER_EPOCHS, flops=autoencoder_flops,
+          note=AUTOENCODER_NOTE) for name, ours in (("MultiVAE", "mult_vae"),
+                                                    ("MultiDAE", "mult_dae"))),
+    Row("CDAE", "ranking",
+        tfdeeprec=("--model", "cdae", *AUTOENCODER_SETTINGS[:2], "--learning-rate", "1e-2",
+                   *AUTOENCODER_SETTINGS[4:]),
+        recbole=Peer("CDAE", NO_SAMPLING), epochs=AUTOENCODER_EPOCHS,
+        note="RecBole's defaults on both sides (64 hidden units, ReLU, corruption 0.5, BCE "
+             "over every item), every training user's row in one batch and RecBole's "
+             "stopping rule; tfdeeprec's Adam learning rate is 1e-2 (RecBole's 1e-3) and "
+             "its weight penalty 1e-4 on the squared weights (RecBole's 0.01 on their "
+             "norms)."),
     # ranking: peers only (cheap ones by default)
     Row("ALS", "ranking", implicit=Peer("AlternatingLeastSquares", {"factors": 64}),
         default=True),
     Row("LightGCN", "ranking", recbole=Peer("LightGCN")),
     Row("NGCF", "ranking", recbole=Peer("NGCF")),
-    Row("MultiVAE", "ranking", recbole=Peer("MultiVAE", NO_SAMPLING)),
-    Row("MultiDAE", "ranking", recbole=Peer("MultiDAE", NO_SAMPLING)),
-    Row("CDAE", "ranking", recbole=Peer("CDAE", NO_SAMPLING)),
-    Row("EASE", "ranking", recbole=Peer("EASE")),
     # ratings
     Row("biased MF / SVD", "rating",
         tfdeeprec=("--model", "mf", "--batch-size", "256", "--optimizer", "adam",
@@ -685,7 +719,9 @@ def tables(results: list, threads: int, limit: dict) -> str:
         "FLOPs per row, counted on tfdeeprec's trained model, 3 times over for a training "
         "row and once for a validation row, on both sides (RecBole's models have the same "
         "layers, so its figure is tfdeeprec's count over RecBole's seconds; LR's and FM's "
-        "work is no matmul). The "
+        "work is no matmul). Mult-DAE and Mult-VAE: every training user's row through their "
+        "items x 600 and 600 x items layers, forward and backward (5 such matmuls) for "
+        "training, forward for each validation user, the same count on both sides. The "
         f"limit is the best float32 2048 x 2048 matmul through TensorFlow at {threads} "
         f"thread(s), measured in the run of each row: {measured} (CPU flags of the "
         f"latest run: {', '.join(limit['cpu_flags']) or 'none read'}).")

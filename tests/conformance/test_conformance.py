@@ -53,6 +53,8 @@ class Conformed:
     users: list           # known users, then one unknown
     in_process: list      # per known user: [(item_id, score)] from the Keras model
     from_items: list      # per known user: their training items (raw IDs)
+    # a row model that reads the user (CDAE): each known user's items as an anonymous row
+    in_process_anonymous: list | None = None
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +83,11 @@ def conformed(work):
         starts, items = user_histories(data.train)  # each user's items in time order
         from_items = [[str(i) for i in data.item_vocab.ids_of(items[starts[u]:starts[u + 1]])]
                       for u in data.user_vocab.lookup(users[:-1])]
-        cases[key] = Conformed(config, result, run_dir, export, users, in_process, from_items)
+        anonymous = (_anonymous_top_k(result.model, data, users[:-1])
+                     if "user_id" in result.model.input_names and
+                     MODELS[name].family == "row" else None)
+        cases[key] = Conformed(config, result, run_dir, export, users, in_process, from_items,
+                               anonymous)
     return cases
 
 
@@ -223,11 +229,17 @@ FOLD_IN = [key for key, (name, _) in zip(IDS, CASES)
 
 
 @pytest.mark.parametrize("key", FOLD_IN)
-def test_recommend_from_items_of_a_users_items_is_recommend_of_that_user(plain_tf, served,
-                                                                         from_r, key):
+def test_recommend_from_items_of_a_users_items_is_recommend_of_that_user(conformed, plain_tf,
+                                                                         served, from_r, key):
     want, folded = plain_tf[key], plain_tf[key]["from_items"]
-    assert folded["item_ids"] == want["item_ids"][:-1]  # the unknown user is not folded in
-    np.testing.assert_allclose(folded["scores"], want["scores"][:-1], rtol=0, atol=1e-6)
+    anonymous = conformed[key].in_process_anonymous
+    if anonymous is not None:  # CDAE: a folded-in row is an anonymous user's
+        assert folded["item_ids"] == [[i for i, _ in row] for row in anonymous]
+        np.testing.assert_allclose(folded["scores"], [[s for _, s in row] for row in anonymous],
+                                   rtol=1e-5, atol=1e-6)
+    else:
+        assert folded["item_ids"] == want["item_ids"][:-1]  # the unknown user is not folded in
+        np.testing.assert_allclose(folded["scores"], want["scores"][:-1], rtol=0, atol=1e-6)
     assert served[key]["from_items"]["item_ids"] == folded["item_ids"]
     np.testing.assert_allclose(served[key]["from_items"]["scores"], folded["scores"],
                                rtol=0, atol=1e-6)
@@ -237,6 +249,22 @@ def test_recommend_from_items_of_a_users_items_is_recommend_of_that_user(plain_t
                 for rank, (item, score) in enumerate(zip(items, scores), 1) if item != ""]
     assert list(zip(got["row"], got["rank"], got["item_id"])) == [e[:3] for e in expected]
     np.testing.assert_allclose(got["score"], [e[3] for e in expected], rtol=0, atol=1e-6)
+
+
+def _anonymous_top_k(model, data, users):
+    """Top ``K`` of a row model that reads the user, given each user's training items
+    as a row and the OOV user (index 0), the training items left out."""
+    known = data.train.known()
+    indices = data.user_vocab.lookup(np.asarray(users, dtype=object))
+    rows = np.zeros((len(indices), data.train.num_items), "float32")
+    for row, user in enumerate(indices):
+        rows[row, known.item[known.user == user]] = 1.0
+    scores = model({"user_row": rows, "user_id": np.zeros(len(indices), "int32")}).numpy()
+    scores[rows > 0] = -np.inf
+    scores[:, 0] = -np.inf
+    tokens = data.item_vocab.ids_of(np.arange(data.train.num_items))
+    return [[(str(tokens[i]), float(row[i])) for i in np.argsort(-row, kind="stable")[:K]]
+            for row in scores]
 
 
 def _offers_fold_in(case) -> bool:

@@ -77,6 +77,9 @@ def test_build_fit_predict_reload(name, task, reload_check):
     if spec.objective is not None:
         _check_sequence_model(spec, model, reload_check)
         return
+    if spec.family == "row":
+        _check_row_model(model, reload_check)
+        return
     compile_model(model, task, TrainingConfig(optimizer="adam", learning_rate=0.05))
     features, labels = _batch()
     if spec.family == "context":  # raw named features: IDs as strings
@@ -118,16 +121,38 @@ def _check_sequence_model(spec, model, reload_check):
     reload_check(model, inputs)
 
 
+def _batch_rows():
+    """The batch's pairs as multi-hot user rows (column 0, the OOV slot, zero)."""
+    features, _ = _batch()
+    rows = np.zeros((NUM_USERS, NUM_ITEMS), "float32")
+    rows[features["user_id"], features["item_id"]] = 1.0
+    rows[:, 0] = 0.0
+    return rows
+
+
+def _check_row_model(model, reload_check):
+    """A gradient-trained row model: fitted on the rows with its own loss, it scores
+    every item, and reloads."""
+    from tfdeeprec.models._row import row_model_inputs, row_trainer
+    rows = _batch_rows()
+    inputs = row_model_inputs(model, rows, np.arange(NUM_USERS, dtype="int32"))
+    trainer = compile_model(row_trainer(model), "implicit",
+                            TrainingConfig(optimizer="adam", learning_rate=0.01))
+    ds = tf.data.Dataset.from_tensor_slices(
+        {"user_row": rows, "user_id": np.arange(NUM_USERS, dtype="int32")}).batch(8)
+    history = trainer.fit(ds, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert model.predict(inputs, verbose=0).shape == rows.shape
+    reload_check(model, inputs)
+
+
 def _check_closed_form(spec, model, reload_check):
     """A model solved from the data: its scores change from the built zeros, and reload."""
     from tfdeeprec.data import EncodedInteractions
     features, _ = _batch()
     train = EncodedInteractions(features["user_id"], features["item_id"], NUM_USERS, NUM_ITEMS)
     if model.input_names == ["user_row"]:  # a row model: the users' items as multi-hot rows
-        rows = np.zeros((NUM_USERS, NUM_ITEMS), "float32")
-        rows[features["user_id"], features["item_id"]] = 1.0
-        rows[:, 0] = 0.0
-        inputs = rows
+        inputs = _batch_rows()
     elif model.input_names == ["history"]:  # a sequence model: the latest items, in order
         from tfdeeprec.data import build_histories
         inputs = build_histories(train, max_length=model.input_shape[1])["history"]

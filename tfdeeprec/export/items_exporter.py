@@ -18,6 +18,7 @@ from tfdeeprec.export.metadata import build_metadata
 from tfdeeprec.export.retrieval_module import RetrievalTables
 from tfdeeprec.export.verify import ExportVerificationError, check_plain_tf, verify_recommend
 from tfdeeprec.export.versioning import atomic_version_dir, resolve_version
+from tfdeeprec.models._row import reads_user
 
 
 def export_items_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *, base,
@@ -34,7 +35,8 @@ def export_items_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
     :func:`~tfdeeprec.export.export_model` (``family`` defaults to ``kind``). ``verify``
     reloads the export and checks that ``recommend`` equals the in-memory module's, and
     that ``recommend_from_items`` of each checked user's training items (in time order)
-    equals ``recommend`` of that user.
+    equals ``recommend`` of that user (for a row model that reads the user, CDAE, whose
+    folded-in rows are anonymous users: equals the in-memory ``recommend_from_items``).
     """
     version = resolve_version(base, name, version)
     check_max_k(max_k)
@@ -55,7 +57,8 @@ def export_items_model(model, user_vocab: Vocabulary, item_vocab: Vocabulary, *,
     with atomic_version_dir(base, name, version) as tmp:
         write_saved_model(tmp, module, signatures, document)
         if verify:
-            _verify(tmp, module, user_vocab, item_vocab, train)
+            _verify(tmp, module, user_vocab, item_vocab, train,
+                    anonymous_fold_in=kind == "row" and reads_user(model))
     return Path(base) / name / str(version)
 
 
@@ -79,7 +82,7 @@ def user_histories(train: EncodedInteractions, max_length: int | None = None):
     return starts, items.astype(np.int32)
 
 
-def _verify(folder, module, user_vocab, item_vocab, train):
+def _verify(folder, module, user_vocab, item_vocab, train, anonymous_fold_in):
     check_plain_tf(folder)
     loaded = tf.saved_model.load(str(folder)).signatures
     users, got = verify_recommend(loaded, module, user_vocab, name=str(folder))
@@ -89,6 +92,11 @@ def _verify(folder, module, user_vocab, item_vocab, train):
     width = max(len(r) for r in rows)
     padded = tf.constant([list(r) + [""] * (width - len(r)) for r in rows])
     folded = loaded["recommend_from_items"](item_ids=padded, k=tf.constant(10), exclude=none)
-    if not np.array_equal(folded["item_ids"].numpy(), got["item_ids"].numpy()):
+    if anonymous_fold_in:  # a folded-in row is an anonymous user: as in memory, then
+        want = module.recommend_from_items(item_ids=padded, k=tf.constant(10), exclude=none)
+        if not np.array_equal(folded["item_ids"].numpy(), want["item_ids"].numpy()):
+            raise ExportVerificationError(f"{folder}: the reloaded `recommend_from_items` "
+                                          "differs from the model's")
+    elif not np.array_equal(folded["item_ids"].numpy(), got["item_ids"].numpy()):
         raise ExportVerificationError(f"{folder}: `recommend_from_items` of a user's training "
                                       "items differs from `recommend` of that user")

@@ -15,7 +15,9 @@ Signatures (``B`` = batch; IDs are raw strings):
   anonymous user or a session given by its items (in time order for a sequence model;
   padded with ``""``; unknown IDs are skipped): fold-in, no retraining. With
   ``exclude_seen`` the given items are not returned, so a known user's training items
-  (in time order) give exactly ``recommend(user)``.
+  (in time order) give exactly ``recommend(user)``, except for a row model that also
+  reads the user (CDAE): a folded-in row is an anonymous user, scored with the OOV
+  user's (zero) vector.
 * ``recommend_default(user_id)``: ``k = max_k``, nothing extra excluded.
 * ``score(user_id, item_id)`` / ``serving_default``: the model's score of each pair.
 
@@ -34,6 +36,7 @@ from tfdeeprec.data.vocabulary import Vocabulary
 from tfdeeprec.export.retrieval_module import RetrievalTables
 from tfdeeprec.export.serving_module import (PADDING_ID, attach_id_tables, default_recommend,
                                               lookup_pairs)
+from tfdeeprec.models._row import row_model_inputs
 
 KINDS = ("row", "sequence")
 ITEMS_OOV = {
@@ -137,14 +140,15 @@ def _attach_functions(module: ItemsServingModule, model, num_items: int, max_len
     def lookup(table, ids):
         return tf.cast(table.lookup(ids), tf.int32)
 
-    def model_input(items):
+    def model_input(items, users):
         if module.kind == "row":
-            return {schema.USER_ROW: multi_hot(items, num_items)}
+            return row_model_inputs(model, multi_hot(items, num_items), users)
         return {schema.HISTORY: right_aligned(items, max_length)}
 
-    def scores_of(items):  # rows with no known item get the popularity row
-        scores = tf.reshape(tf.cast(model(model_input(items), training=False), tf.float32),
-                            [-1, num_items])
+    def scores_of(items, users=None):  # rows with no known item get the popularity row
+        users = tf.zeros(tf.shape(items)[:1], tf.int32) if users is None else users
+        scores = tf.reshape(tf.cast(model(model_input(items, users), training=False),
+                                    tf.float32), [-1, num_items])
         empty = tf.reduce_all(items <= 0, axis=1, keepdims=True)
         return tf.where(empty, module.popularity[None, :], scores)
 
@@ -178,7 +182,7 @@ def _attach_functions(module: ItemsServingModule, model, num_items: int, max_len
                                   tf.TensorSpec([None], tf.string, name="item_id")])
     def score(user_id, item_id):
         users, items = lookup_pairs(module, user_id, item_id)
-        pair = tf.gather(scores_of(user_inputs(users)), items, axis=1, batch_dims=1)
+        pair = tf.gather(scores_of(user_inputs(users), users), items, axis=1, batch_dims=1)
         known = (users > 0) & (items > 0)
         fallback = tf.where(users > 0, 0.0, tf.gather(module.popularity, items))
         return {"score": tf.where(known, pair, fallback), "known": known}
@@ -188,7 +192,7 @@ def _attach_functions(module: ItemsServingModule, model, num_items: int, max_len
                                   tf.TensorSpec([None, None], tf.string, name="exclude")])
     def recommend(user_id, k, exclude):
         users = lookup(module.user_table, user_id)
-        return top_k(scores_of(user_inputs(users)), user_seen(users), k, exclude)
+        return top_k(scores_of(user_inputs(users), users), user_seen(users), k, exclude)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.string, name="item_ids"),
                                   tf.TensorSpec([], tf.int32, name="k"),

@@ -54,7 +54,7 @@ class TrainingPlan:
         monitor (str): the metric early stopping watches unless the user chose one.
         scorer: ``fitted model -> the model to evaluate and export`` (a pairwise trainer
             wraps the scorer it trains). Default: the fitted model itself.
-        solve: for closed-form models (ItemKNN; EASE, SVD, ALS next): ``model -> None``
+        solve: for closed-form models (ItemKNN, EASE; SVD, ALS next): ``model -> None``
             sets the built model's weights from the training data, in place of ``fit``
             (``train_data`` is then ``None``).
         validation_score: ``fitted model -> what ranking_evaluator.evaluate takes``;

@@ -7,11 +7,14 @@ from tfdeeprec.layers.crossed_linear import CrossedLinear
 from tfdeeprec.layers.feature_lookup import FeatureLookup
 from tfdeeprec.layers.field_self_attention import FieldSelfAttention
 from tfdeeprec.layers.fm_interaction import FMInteraction
+from tfdeeprec.layers.gaussian_latent import GaussianLatent
 from tfdeeprec.layers.last_item import LastItem
 from tfdeeprec.layers.mlp import MLP
 from tfdeeprec.layers.pair_dense import PairDense
 from tfdeeprec.layers.rating_clip import RatingClip
+from tfdeeprec.layers.reconstruction_loss import ReconstructionLoss
 from tfdeeprec.layers.scalar_bias import ScalarBias
 
 __all__ = ["CIN", "CrossMixture", "CrossV1", "CrossedLinear", "FMInteraction", "FeatureLookup",
-           "FieldSelfAttention", "LastItem", "MLP", "PairDense", "RatingClip", "ScalarBias"]
+           "FieldSelfAttention", "GaussianLatent", "LastItem", "MLP", "PairDense", "RatingClip",
+           "ReconstructionLoss", "ScalarBias"]

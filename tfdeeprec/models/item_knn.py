@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfdeeprec._keras import keras
-from tfdeeprec.data import schema
-from tfdeeprec.models._common import check_sizes
+from tfdeeprec.models._row import check_row_model_args, item_table_model, set_item_table
 
 
 def build_item_knn(num_users: int, num_items: int, *, neighbours: int = 100,
@@ -33,18 +32,10 @@ def build_item_knn(num_users: int, num_items: int, *, neighbours: int = 100,
     >>> model(np.array([[0, 1, 0, 1]], "float32")).shape
     TensorShape([1, 4])
     """
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for ItemKNN. Received: task={task!r}")
-    check_sizes(num_users, num_items)
-    if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 1:
-        raise ValueError(f"`neighbours` must be a positive integer. Received: "
-                         f"neighbours={neighbours!r}")
+    check_row_model_args("ItemKNN", num_users, num_items, task, neighbours=neighbours)
     if shrink < 0:
         raise ValueError(f"`shrink` must be >= 0. Received: shrink={shrink!r}")
-    rows = keras.Input(shape=(num_items,), dtype="float32", name=schema.USER_ROW)
-    scores = keras.layers.Dense(num_items, use_bias=False, trainable=False,
-                                kernel_initializer="zeros", name="item_similarity")(rows)
-    model = keras.Model(rows, scores, name=name)
+    model = item_table_model(num_items, name)
     model.neighbours, model.shrink = neighbours, float(shrink)
     return model
 
@@ -60,20 +51,23 @@ def solve_item_knn(model: keras.Model, train, *, neighbours: int | None = None,
     >>> [round(float(v), 4) for v in model(np.array([[0, 1, 0, 0]], "float32"))[0]]
     [0.0, 0.0, 0.7071, 0.7071]
     """
-    layer = model.get_layer("item_similarity")
-    num_items = layer.kernel.shape[0]
     neighbours = neighbours or getattr(model, "neighbours", 100)
     shrink = getattr(model, "shrink", 0.0) if shrink is None else shrink
-    layer.kernel.assign(item_knn_table(train, num_items, neighbours, shrink))
+    set_item_table(model, item_knn_table(train, train.num_items, neighbours, shrink))
+
+
+def training_matrix(train) -> np.ndarray:
+    """The training interactions as a float32 ``[num_users, num_items]`` 0/1 matrix
+    (repeated pairs count once; the OOV row and column stay 0)."""
+    known = train.known()
+    matrix = np.zeros((train.num_users, train.num_items), np.float32)
+    matrix[known.user, known.item] = 1.0
+    return matrix
 
 
 def item_knn_table(train, num_items: int, neighbours: int, shrink: float) -> np.ndarray:
     """``W`` of the module docstring: float32 ``[num_items, num_items]``."""
-    known = train.known()
-    keys = np.unique(known.user.astype(np.int64) * num_items + known.item)
-    users, items = keys // num_items, keys % num_items
-    matrix = np.zeros((train.num_users, num_items), np.float32)
-    matrix[users, items] = 1.0
+    matrix = training_matrix(train)
     co = matrix.T @ matrix                       # |U_i & U_j|
     norms = np.sqrt(np.diag(co))
     similarity = co / (norms[:, None] * norms[None, :] + shrink + 1e-12)

@@ -20,8 +20,10 @@ from importlib import resources
 
 from tfdeeprec.models.autoint import build_autoint
 from tfdeeprec.models.bert4rec import build_bert4rec
+from tfdeeprec.models.cdae import build_cdae
 from tfdeeprec.models.dcn import build_dcn
 from tfdeeprec.models.dcn_v2 import build_dcn_v2
+from tfdeeprec.models.ease import build_ease, solve_ease
 from tfdeeprec.models.deepfm import build_deepfm
 from tfdeeprec.models.fm import build_fm
 from tfdeeprec.models.gru4rec import build_gru4rec
@@ -29,6 +31,7 @@ from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
 from tfdeeprec.models.logistic_regression import build_lr
 from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
+from tfdeeprec.models.mult_vae import build_mult_dae, build_mult_vae
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
 from tfdeeprec.models.pop import build_pop
 from tfdeeprec.models.rankers import (gmf_ranker, mf_ranker, mlp_ncf_ranker, neumf_ranker,
@@ -158,6 +161,23 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "similarities (closed form)",
               "Sarwar et al., Item-Based Collaborative Filtering Recommendation Algorithms, "
               "WWW 2001", {"neighbours": 10}, solver=solve_item_knn),
+    ModelSpec("ease", build_ease, "row", ("implicit",),
+              "a linear item-to-item model with a zero diagonal, solved in closed form",
+              "Steck, Embarrassingly Shallow Autoencoders for Sparse Data, WWW 2019",
+              {"l2": 10.0}, solver=solve_ease),
+    ModelSpec("mult_dae", build_mult_dae, "row", ("implicit",),
+              "a denoising autoencoder of the user's items with a multinomial likelihood",
+              "Liang et al., Variational Autoencoders for Collaborative Filtering, WWW 2018",
+              {"hidden_units": [8], "latent_dim": 4}),
+    ModelSpec("mult_vae", build_mult_vae, "row", ("implicit",),
+              "a variational autoencoder of the user's items with a multinomial likelihood "
+              "and an annealed KL term",
+              "Liang et al., Variational Autoencoders for Collaborative Filtering, WWW 2018",
+              {"hidden_units": [8], "latent_dim": 4, "anneal_steps": 4}),
+    ModelSpec("cdae", build_cdae, "row", ("implicit",),
+              "a denoising autoencoder of the user's items with a vector of its own per user",
+              "Wu et al., Collaborative Denoising Auto-Encoders for Top-N Recommender "
+              "Systems, WSDM 2016", {"embedding_dim": 4}),
     ModelSpec("markov", build_markov, "sequence", ("implicit",),
               "first-order Markov chain: next-item probabilities from the latest item "
               "(closed form)",
