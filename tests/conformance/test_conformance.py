@@ -84,8 +84,8 @@ def conformed(work):
         from_items = [[str(i) for i in data.item_vocab.ids_of(items[starts[u]:starts[u + 1]])]
                       for u in data.user_vocab.lookup(users[:-1])]
         anonymous = (_anonymous_top_k(result.model, data, users[:-1])
-                     if "user_id" in result.model.input_names and
-                     MODELS[name].family == "row" else None)
+                     if MODELS[name].family == "row" and
+                     "user_id" in result.model.input_names else None)
         cases[key] = Conformed(config, result, run_dir, export, users, in_process, from_items,
                                anonymous)
     return cases

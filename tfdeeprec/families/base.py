@@ -34,6 +34,7 @@ import numpy as np
 
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.data.encoded import EncodedInteractions
+from tfdeeprec.data.graph import bipartite_adjacency
 from tfdeeprec.data.load import load_interactions
 from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.data.side_features import build_feature_tables
@@ -123,14 +124,17 @@ class Family(abc.ABC):
 
     def model_arguments(self, spec, config, data: PreparedData) -> dict:
         """The builder arguments that come from the data, for the builders that take them:
-        ``task``, side-feature tables, training item frequencies, and for ratings the
-        global mean and the rating range (training part only)."""
+        ``task``, side-feature tables, training item frequencies, the normalised user-item
+        graph (``adjacency``), and for ratings the global mean and the rating range
+        (training part only)."""
         accepted = spec.builder_arguments()
         args = {"task": config.task}
         if "user_features" in accepted:
             args["user_features"] = build_feature_tables(data.frame.users, data.user_vocab)
         if "item_features" in accepted:
             args["item_features"] = build_feature_tables(data.frame.items, data.item_vocab)
+        if "adjacency" in accepted:
+            args["adjacency"] = bipartite_adjacency(data.train)
         if "item_probabilities" in accepted and config.task == "implicit":
             args["item_probabilities"] = sampling_probabilities(data.train.known().item,
                                                                 data.train.num_items)

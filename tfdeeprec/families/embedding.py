@@ -1,15 +1,19 @@
 """The embedding family: a user vector and an item vector whose dot product is the score.
 
-Its models (two-tower today; LightGCN, SVD and ALS next) expose ``query_tower``
-(``user index int32 [b] -> [b, d]``) and ``candidate_tower`` (``item index -> [b, d]``);
-the family needs nothing else from them. Trains on positives alone with the model's
-own loss (an in-batch softmax for two-tower); ranks with one matmul against the item
-table; exports a brute-force ``recommend`` (stock TF ops), its ScaNN twin and the query
-tower through :func:`~tfdeeprec.export.export_retrieval`.
+Its models (two-tower, LightGCN; SVD and ALS next) expose ``query_tower`` (``user index
+int32 [b] -> [b, d]``) and ``candidate_tower`` (``item index -> [b, d]``); the family
+needs nothing else from them. Each trains with its own loss: on positives alone (the
+in-batch softmax of two-tower) or, for a spec whose ``objective`` is ``"bpr"``
+(LightGCN), on (user, positive, sampled negative) triples; a model that computes its
+vectors from the training graph then gives its ``freeze()``, a two-tower model of the
+final vectors, to evaluate, save and export. It ranks with one matmul against the item
+table and exports a brute-force ``recommend`` (stock TF ops), its ScaNN twin and the
+query tower through :func:`~tfdeeprec.export.export_retrieval`.
 """
 
 from __future__ import annotations
 
+from tfdeeprec.data.pairwise import make_pairwise_dataset
 from tfdeeprec.data.pointwise import make_positive_dataset
 from tfdeeprec.evaluation import FullRankingEvaluator, embedding_score_fn
 from tfdeeprec.export.retrieval_exporter import export_retrieval
@@ -32,10 +36,20 @@ class EmbeddingFamily(Family):
         evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
                                          metrics=("ndcg", "recall"),
                                          exclude_train=config.exclude_seen)
+        monitor = f"val_ndcg@{config.ks[0]}"
+        if spec.objective == "bpr":
+            triples = make_pairwise_dataset(data.train.known(), batch_size=config.batch_size,
+                                            distribution=config.negative_distribution,
+                                            seed=config.seed)
+            return TrainingPlan(self.builder(spec, config, data), triples, None,
+                                ranking_evaluator=evaluator, monitor=monitor,
+                                scorer=lambda fitted: fitted.freeze(),
+                                validation_score=lambda fitted: self.score_fn(
+                                    fitted, data.train, live=True))
         positives = make_positive_dataset(data.train, batch_size=config.batch_size,
                                           seed=config.seed)
         return TrainingPlan(self.builder(spec, config, data), positives, None,
-                            ranking_evaluator=evaluator, monitor=f"val_ndcg@{config.ks[0]}")
+                            ranking_evaluator=evaluator, monitor=monitor)
 
     def score_fn(self, model, train, *, live=False):
         query, candidate = _towers(model)

@@ -9,6 +9,7 @@ from tfdeeprec.layers.field_self_attention import FieldSelfAttention
 from tfdeeprec.layers.fm_interaction import FMInteraction
 from tfdeeprec.layers.gaussian_latent import GaussianLatent
 from tfdeeprec.layers.last_item import LastItem
+from tfdeeprec.layers.lightgcn_propagation import LightGCNPropagation
 from tfdeeprec.layers.mlp import MLP
 from tfdeeprec.layers.pair_dense import PairDense
 from tfdeeprec.layers.rating_clip import RatingClip
@@ -16,5 +17,5 @@ from tfdeeprec.layers.reconstruction_loss import ReconstructionLoss
 from tfdeeprec.layers.scalar_bias import ScalarBias
 
 __all__ = ["CIN", "CrossMixture", "CrossV1", "CrossedLinear", "FMInteraction", "FeatureLookup",
-           "FieldSelfAttention", "GaussianLatent", "LastItem", "MLP", "PairDense", "RatingClip",
-           "ReconstructionLoss", "ScalarBias"]
+           "FieldSelfAttention", "GaussianLatent", "LastItem", "LightGCNPropagation", "MLP",
+           "PairDense", "RatingClip", "ReconstructionLoss", "ScalarBias"]

@@ -28,6 +28,7 @@ from tfdeeprec.models.deepfm import build_deepfm
 from tfdeeprec.models.fm import build_fm
 from tfdeeprec.models.gru4rec import build_gru4rec
 from tfdeeprec.models.item_knn import build_item_knn, solve_item_knn
+from tfdeeprec.models.lightgcn import build_lightgcn
 from tfdeeprec.models.logistic_regression import build_lr
 from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
@@ -43,7 +44,7 @@ from tfdeeprec.models.xdeepfm import build_xdeepfm
 
 # Builder arguments that come from the data (filled in by the model's family when the
 # builder takes them), not from the user's hyperparameters.
-DATA_ARGUMENTS = frozenset({"task", "name", "user_features", "item_features",
+DATA_ARGUMENTS = frozenset({"task", "name", "user_features", "item_features", "adjacency",
                             "item_probabilities", "user_history", "global_mean",
                             "rating_range", "features", "feature_stats"})
 
@@ -71,7 +72,9 @@ class ModelSpec:
         objective (str | None): for gradient-trained sequence models, what every
             position of a training window predicts: ``"next_item"`` (SASRec, GRU4Rec)
             or ``"cloze"`` (BERT4Rec's masked items;
-            :func:`~tfdeeprec.data.sequences.make_next_item_dataset`).
+            :func:`~tfdeeprec.data.sequences.make_next_item_dataset`); for embedding
+            models, ``"bpr"``: trained on (user, positive, negative) triples (LightGCN;
+            default: on positives).
     """
 
     name: str
@@ -153,6 +156,11 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "Yi et al., Sampling-Bias-Corrected Neural Modeling for Large Corpus Item "
               "Recommendations, RecSys 2019",
               {"embedding_dim": 4, "feature_embedding_dim": 2, "hidden_units": [8]}),
+    ModelSpec("lightgcn", build_lightgcn, "embedding", ("implicit",),
+              "user and item vectors averaged over their propagation through the training "
+              "graph, trained with BPR",
+              "He et al., LightGCN: Simplifying and Powering Graph Convolution Network for "
+              "Recommendation, SIGIR 2020", {"embedding_dim": 4}, objective="bpr"),
     ModelSpec("pop", build_pop, "pair", ("implicit", "rating"),
               "popularity baseline: one learned score per item, the same for every user",
               "baseline (RecBole's Pop)", ranker=pop_ranker),
