@@ -23,14 +23,14 @@ surprise``); peak memory is each process's own.
 
 Which rows run. By default (``make bench-peers``: about 65 minutes at 1 thread, 38 of them
 the eight CTR rows (xDeepFM's CIN alone 17), 13 the EASE, autoencoder and LightGCN rows
-(RecBole's LightGCN alone 8), plus the peers' one-time installs) the rows both sides have plus the cheap peer-only ones
-(``default=True``). ``--all`` runs every row: at 1 thread about 2 to 3 hours, an hour and
-a half of it RecBole's three sequential models (a full softmax over every training
-sequence of ml-100k an epoch, 30 minutes each; ``make bench-peers-sequence`` runs those
-three rows and their order-blind baselines alone). ``--only NAME[,NAME]`` runs those rows (names as
-``--list`` prints them, case-insensitive) and writes nothing unless ``--write`` is given;
-then they replace the same rows of the results, the others kept as measured (each row
-keeps its date and its run's matmul limit).
+(RecBole's LightGCN alone 8), plus the peers' one-time installs) the rows both sides have
+plus the cheap peer-only ones (``default=True``). ``--all`` runs every row: at 1 thread
+about 2 to 3 hours, an hour and a half of it RecBole's three sequential models (a full
+softmax over every training sequence of ml-100k an epoch, 30 minutes each; ``make
+bench-peers-sequence`` runs those three rows and their order-blind baselines alone).
+``--only NAME[,NAME]`` runs those rows (names as ``--list`` prints them, case-insensitive)
+and writes nothing unless ``--write`` is given; then they replace the same rows of the
+results, the others kept as measured (each row keeps its date and its run's matmul limit).
 A run in which a side fails writes nothing either. Every figure comes from the run: results go to
 ``bench/results/peers_ml100k.json`` and the README's "Against the peers" section.
 """

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from tfdeeprec._keras import keras, tf
+from tfdeeprec._keras import keras, tf  # noqa: F401  (tf: the examples)
 from tfdeeprec._registration import register
+from tfdeeprec.layers._graph import adjacency_times
 
 
 @register
@@ -48,7 +49,8 @@ class LightGCNPropagation(keras.layers.Layer):
         users, items = inputs
         user_sum, item_sum = users, items
         for _ in range(self.num_layers):
-            users, items = _times(adjacency, items), _times(adjacency, users, transpose=True)
+            users, items = (adjacency_times(adjacency, items),
+                            adjacency_times(adjacency, users, transpose=True))
             user_sum, item_sum = user_sum + users, item_sum + items
         scale = 1.0 / float(self.num_layers + 1)
         return [user_sum * scale, item_sum * scale]
@@ -56,9 +58,3 @@ class LightGCNPropagation(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "num_layers": self.num_layers}
 
-
-def _times(adjacency, x, transpose: bool = False):
-    """``R x`` (or ``R^T x``) for a dense or sparse ``R``."""
-    if isinstance(adjacency, tf.SparseTensor):
-        return tf.sparse.sparse_dense_matmul(adjacency, x, adjoint_a=transpose)
-    return tf.matmul(adjacency, x, transpose_a=transpose)
