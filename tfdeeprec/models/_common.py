@@ -23,6 +23,26 @@ def check_sizes(num_users: int, num_items: int) -> None:
                              f"Received: {name}={value}")
 
 
+def check_implicit_args(model: str, num_users: int, num_items: int, task: str,
+                        **positive) -> None:
+    """Refuses, by name, a task other than ``implicit`` (for ``model``), a size below 2 or
+    a value of ``positive`` that is not a positive integer."""
+    if task != "implicit":
+        raise ValueError(f"`task` must be 'implicit' for {model}. Received: task={task!r}")
+    check_sizes(num_users, num_items)
+    for name, value in positive.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: "
+                             f"{name}={value!r}")
+
+
+def check_rate(name: str, value) -> float:
+    """A dropout, masking or corruption rate in ``[0, 1)``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
+    return float(value)
+
+
 def id_inputs() -> dict:
     """``user_id`` and ``item_id`` index inputs, one scalar per example."""
     return {name: keras.Input(shape=(), dtype="int32", name=name)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
-from tfdeeprec.models._common import check_sizes
 
 ITEM_TABLE = "item_table"
 
@@ -50,26 +49,6 @@ def row_trainer(model: keras.Model) -> keras.Model:
                           name=f"{model.name}_trainer")
     trainer.adds_own_loss = True
     return trainer
-
-
-def check_row_model_args(model: str, num_users: int, num_items: int, task: str,
-                         **positive) -> None:
-    """Refuses, by name, a task other than ``implicit``, a size below 2 or a value of
-    ``positive`` that is not a positive integer."""
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for {model}. Received: task={task!r}")
-    check_sizes(num_users, num_items)
-    for name, value in positive.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: "
-                             f"{name}={value!r}")
-
-
-def check_rate(name: str, value) -> float:
-    """A dropout or corruption rate in ``[0, 1)``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
-    return float(value)
 
 
 def item_table_model(num_items: int, name: str) -> keras.Model:

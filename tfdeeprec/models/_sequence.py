@@ -23,7 +23,7 @@ from tfdeeprec.layers.masked_positions import MaskedPositions
 from tfdeeprec.layers.position_embedding import PositionEmbedding
 from tfdeeprec.layers.stateless_dropout import StatelessDropout
 from tfdeeprec.layers.transformer_block import TransformerBlock
-from tfdeeprec.models._common import check_sizes
+from tfdeeprec.models._common import check_implicit_args
 
 ITEM_EMBEDDING = "item_embedding"
 SEQUENCE_STATES = "sequence_states"
@@ -33,21 +33,9 @@ NORM_EPSILON = 1e-6
 
 
 def check_sequence_model_args(num_users, num_items, task, **positive) -> None:
-    """Refuses, by name, a task other than ``implicit`` or a size below 1."""
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for sequence models. Received: "
-                         f"task={task!r}")
-    check_sizes(num_users, num_items)
-    for name, value in positive.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer. Received: "
-                             f"{name}={value!r}")
-
-
-def check_rate(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ValueError(f"`{name}` must be a number in [0, 1). Received: {name}={value!r}")
-    return float(value)
+    """Refuses, by name, a task other than ``implicit``, a size below 2 or a value of
+    ``positive`` that is not a positive integer."""
+    check_implicit_args("sequence models", num_users, num_items, task, **positive)
 
 
 def history_input(max_length: int):

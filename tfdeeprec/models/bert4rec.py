@@ -23,7 +23,8 @@ import numpy as np  # noqa: F401  (the doctest)
 from tfdeeprec._keras import keras
 from tfdeeprec.layers.item_embedding import ItemEmbedding
 from tfdeeprec.layers.shift_in_mask import ShiftInMask
-from tfdeeprec.models._sequence import (ITEM_EMBEDDING, NORM_EPSILON, check_rate,
+from tfdeeprec.models._common import check_rate
+from tfdeeprec.models._sequence import (ITEM_EMBEDDING, NORM_EPSILON,
                                         check_sequence_model_args, history_input,
                                         next_item_model, transformer_states)
 

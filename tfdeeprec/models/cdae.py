@@ -25,7 +25,8 @@ from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.layers.reconstruction_loss import ReconstructionLoss
 from tfdeeprec.layers.stateless_dropout import StatelessDropout
-from tfdeeprec.models._row import check_rate, check_row_model_args, row_input
+from tfdeeprec.models._common import check_implicit_args, check_rate
+from tfdeeprec.models._row import row_input
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
 
@@ -39,7 +40,7 @@ def build_cdae(num_users: int, num_items: int, *, embedding_dim: int = 64,
     >>> model({"user_row": np.ones([1, 5], "float32"), "user_id": np.array([1])}).shape
     TensorShape([1, 5])
     """
-    check_row_model_args("CDAE", num_users, num_items, task, embedding_dim=embedding_dim)
+    check_implicit_args("CDAE", num_users, num_items, task, embedding_dim=embedding_dim)
     if activation not in ACTIVATIONS:
         raise ValueError(f"`activation` must be one of {ACTIVATIONS}. Received: "
                          f"activation={activation!r}")

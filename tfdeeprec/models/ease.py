@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from tfdeeprec._keras import keras
-from tfdeeprec.models._row import check_row_model_args, item_table_model, set_item_table
+from tfdeeprec.models._common import check_implicit_args
+from tfdeeprec.models._row import item_table_model, set_item_table
 from tfdeeprec.models.item_knn import training_matrix
 
 
@@ -31,7 +32,7 @@ def build_ease(num_users: int, num_items: int, *, l2: float = 250.0, task: str =
     >>> build_ease(3, 4)(np.array([[0, 1, 0, 1]], "float32")).shape
     TensorShape([1, 4])
     """
-    check_row_model_args("EASE", num_users, num_items, task)
+    check_implicit_args("EASE", num_users, num_items, task)
     if isinstance(l2, bool) or not isinstance(l2, (int, float)) or not l2 > 0:
         raise ValueError(f"`l2` must be a number > 0. Received: l2={l2!r}")
     model = item_table_model(num_items, name)

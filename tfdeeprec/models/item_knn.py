@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from tfdeeprec._keras import keras
-from tfdeeprec.models._row import check_row_model_args, item_table_model, set_item_table
+from tfdeeprec.models._common import check_implicit_args
+from tfdeeprec.models._row import item_table_model, set_item_table
 
 
 def build_item_knn(num_users: int, num_items: int, *, neighbours: int = 100,
@@ -32,7 +33,7 @@ def build_item_knn(num_users: int, num_items: int, *, neighbours: int = 100,
     >>> model(np.array([[0, 1, 0, 1]], "float32")).shape
     TensorShape([1, 4])
     """
-    check_row_model_args("ItemKNN", num_users, num_items, task, neighbours=neighbours)
+    check_implicit_args("ItemKNN", num_users, num_items, task, neighbours=neighbours)
     if shrink < 0:
         raise ValueError(f"`shrink` must be >= 0. Received: shrink={shrink!r}")
     model = item_table_model(num_items, name)

@@ -31,7 +31,8 @@ from tfdeeprec._keras import keras
 from tfdeeprec.layers.gaussian_latent import GaussianLatent
 from tfdeeprec.layers.reconstruction_loss import ReconstructionLoss
 from tfdeeprec.layers.stateless_dropout import StatelessDropout
-from tfdeeprec.models._row import check_rate, check_row_model_args, row_input
+from tfdeeprec.models._common import check_implicit_args, check_rate
+from tfdeeprec.models._row import row_input
 
 CODE_ACTIVATIONS = ("tanh", None)
 
@@ -80,7 +81,7 @@ def _encode(num_users, num_items, model, hidden_units, latent_dim, dropout_rate,
             regulariser):
     """The input, scaled to unit length and dropped out in training, through the
     encoder's tanh hidden layers."""
-    check_row_model_args(model, num_users, num_items, task, latent_dim=latent_dim,
+    check_implicit_args(model, num_users, num_items, task, latent_dim=latent_dim,
                          **{f"hidden_units[{i}]": u for i, u in enumerate(hidden_units)})
     if not hidden_units:
         raise ValueError(f"`hidden_units` must name at least one layer for {model}. "
