@@ -38,6 +38,7 @@ from tfdeeprec.data.graph import bipartite_adjacency
 from tfdeeprec.data.load import load_interactions
 from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.data.side_features import build_feature_tables
+from tfdeeprec.evaluation import FullRankingEvaluator
 from tfdeeprec.models.two_tower import sampling_probabilities
 
 
@@ -116,6 +117,14 @@ class Family(abc.ABC):
             raise ValueError(f"task 'rating' needs ratings, but {frame.source} has none")
         return prepare_data(frame, split=config.split, ratios=config.ratios, seed=config.seed,
                             validation_fraction=config.validation_fraction)
+
+    @staticmethod
+    def validation_evaluator(data: PreparedData, config):
+        """The per-epoch full-ranking validation every ranking family stops early on:
+        NDCG and recall at ``config.ks`` on the validation part."""
+        return FullRankingEvaluator(data.train, data.valid, ks=config.ks,
+                                    metrics=("ndcg", "recall"),
+                                    exclude_train=config.exclude_seen)
 
     def evaluate(self, model, data, part: str, config) -> dict | None:
         """Metrics of ``model`` on ``data``'s ``part`` (``"valid"`` or ``"test"``), or

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tfdeeprec.data.pairwise import make_pairwise_dataset
 from tfdeeprec.data.pointwise import make_positive_dataset
-from tfdeeprec.evaluation import FullRankingEvaluator, embedding_score_fn
+from tfdeeprec.evaluation import embedding_score_fn
 from tfdeeprec.export.retrieval_exporter import export_retrieval
 from tfdeeprec.families.base import Family, TrainingPlan
 from tfdeeprec.models.two_tower import tower_embeddings, tower_score_fn
@@ -33,9 +33,7 @@ class EmbeddingFamily(Family):
     serves = ("serving_default", "score", "recommend", "recommend_default")
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
-        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"),
-                                         exclude_train=config.exclude_seen)
+        evaluator = self.validation_evaluator(data, config)
         monitor = f"val_ndcg@{config.ks[0]}"
         if spec.objective == "bpr":
             triples = make_pairwise_dataset(data.train.known(), batch_size=config.batch_size,

@@ -15,7 +15,7 @@ from tfdeeprec._keras import tf
 from tfdeeprec.data import schema
 from tfdeeprec.data.pairwise import make_pairwise_dataset
 from tfdeeprec.data.pointwise import make_implicit_dataset, make_rating_dataset
-from tfdeeprec.evaluation import FullRankingEvaluator, model_score_fn
+from tfdeeprec.evaluation import model_score_fn
 from tfdeeprec.export.exporter import export_model
 from tfdeeprec.families.base import Family, TrainingPlan
 from tfdeeprec.models.pairwise import build_pairwise_trainer
@@ -48,9 +48,7 @@ class PairFamily(Family):
                 validation_data=make_rating_dataset(data.valid.known(), batch_size=8192,
                                                     shuffle=False),
                 monitor="val_rmse")
-        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"),
-                                         exclude_train=config.exclude_seen)
+        evaluator = self.validation_evaluator(data, config)
         monitor = f"val_ndcg@{config.ks[0]}"
         if loss == "bpr":  # fit a pairwise trainer; evaluate and export the scorer in it
             box = {}

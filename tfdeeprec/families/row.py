@@ -18,7 +18,6 @@ import numpy as np
 
 from tfdeeprec._keras import tf
 from tfdeeprec.data.user_rows import make_user_row_dataset
-from tfdeeprec.evaluation import FullRankingEvaluator
 from tfdeeprec.export.items_module import multi_hot
 from tfdeeprec.export.retrieval_module import RetrievalTables
 from tfdeeprec.families.base import TrainingPlan
@@ -42,9 +41,7 @@ class RowFamily(ItemsFamily):
             return super().training_plan(spec, config, data)
         rows = make_user_row_dataset(data.train, batch_size=config.batch_size,
                                      seed=config.seed)
-        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"),
-                                         exclude_train=config.exclude_seen)
+        evaluator = self.validation_evaluator(data, config)
         build, box = self.builder(spec, config, data), {}
 
         def build_trainer():

@@ -68,9 +68,7 @@ class SequenceFamily(ItemsFamily):
         if sampled is not None:  # the trainer adds its own loss: the targets are an input
             windows = windows.map(lambda features, targets:
                                   {**features, schema.TARGET_ITEM_ID: targets})
-        evaluator = FullRankingEvaluator(data.train, data.valid, ks=config.ks,
-                                         metrics=("ndcg", "recall"),
-                                         exclude_train=config.exclude_seen)
+        evaluator = self.validation_evaluator(data, config)
         cache = {}
 
         def validation_score(fitted):  # built once: it reads the live weights
