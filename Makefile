@@ -26,8 +26,12 @@ r-deps:
 
 test: install r-deps test-python test-r
 
+# Two workers (the CI machine's cores); a test file stays on one worker, so the
+# conformance suite's module fixtures (every model trained once) are built once.
+TEST_WORKERS ?= 2
+
 test-python: install
-	$(PY) -m pytest tests --durations=15
+	$(PY) -m pytest tests -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 test-r: install r-deps
 	RETICULATE_PYTHON=$(abspath $(PY)) Rscript -e 'testthat::test_local("r_bridge", stop_on_failure = TRUE)'
