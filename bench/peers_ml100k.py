@@ -338,9 +338,18 @@ ROWS = [
              "stopping rule; tfdeeprec's Adam learning rate is 1e-2 (RecBole's 1e-3) and "
              "its weight penalty 1e-4 on the squared weights (RecBole's 0.01 on their "
              "norms)."),
-    # ranking: peers only (cheap ones by default)
-    Row("ALS", "ranking", implicit=Peer("AlternatingLeastSquares", {"factors": 64}),
-        default=True),
+    Row("ALS", "ranking",
+        tfdeeprec=("--model", "als", "--model-arg", "embedding_dim=64", "--model-arg",
+                   "l2=50.0", "--model-arg", "alpha=4.0", "--model-arg", "iterations=15"),
+        implicit=Peer("AlternatingLeastSquares", {"factors": 64, "regularization": 50.0,
+                                                  "alpha": 5.0}), epochs=15,
+        note="the same model on both sides: 64 factors, weight penalty 50, confidence 5 "
+             "for a training pair (tfdeeprec's alpha 4 in c = 1 + alpha r; implicit's "
+             "alpha is c itself), 15 iterations of three conjugate-gradient steps per "
+             "system; implicit's test factors are those of its best validation "
+             "iteration, tfdeeprec's those of the 15th."),
+    Row("PureSVD", "ranking", tfdeeprec=("--model", "pure_svd"), default=True,
+        note="tfdeeprec alone (no peer has it): its defaults, 24 dimensions."),
     Row("LightGCN", "ranking",
         tfdeeprec=("--model", "lightgcn", "--model-arg", "num_layers=3", "--batch-size", "2048",
                    "--optimizer", "adam", "--learning-rate", "5e-3",
@@ -356,7 +365,22 @@ ROWS = [
              "validation NDCG@10; tfdeeprec's Adam learning rate is 5e-3 (RecBole's 1e-3). "
              "tfdeeprec holds ml-100k's normalised user-item matrix dense (5% nonzero): a "
              "propagation round is two matmuls."),
-    Row("NGCF", "ranking", recbole=Peer("NGCF")),
+    Row("NGCF", "ranking",
+        tfdeeprec=("--model", "ngcf", "--batch-size", "2048", "--optimizer", "adam",
+                   "--learning-rate", "1e-3", "--early-stopping-patience", "50",
+                   "--reduce-lr-patience", "0"),
+        recbole=Peer("NGCF", {
+            "train_batch_size": 2048, "stopping_step": 50,
+            "train_neg_sample_args": {"distribution": "uniform", "sample_num": 1}}),
+        epochs=GRAPH_EPOCHS,
+        note="the same settings on both sides (RecBole's defaults: 64 dimensions, three "
+             "NGCF layers of 64, message dropout 0.1, BPR with one uniform negative per "
+             "positive, 2048 triples a batch, Adam at 1e-3, weight penalty 1e-5), up to "
+             "300 epochs, both stopping after 50 without a better validation NDCG@10; but "
+             "the penalty falls on the triple's layer-0 vectors' squared norms in tfdeeprec "
+             "(as its LightGCN's), on the norms (not squared) of the triple's final, "
+             "concatenated vectors in RecBole's NGCF. tfdeeprec holds ml-100k's normalised "
+             "user-item matrix dense."),
     # ratings
     Row("biased MF / SVD", "rating",
         tfdeeprec=("--model", "mf", "--batch-size", "256", "--optimizer", "adam",
@@ -364,6 +388,17 @@ ROWS = [
         surprise=Peer("SVD", {"n_factors": 64})),
     Row("SVD++", "rating", surprise=Peer("SVDpp", {"n_factors": 64, "cache_ratings": True}),
         default=True),
+    Row("I-AutoRec", "rating",
+        tfdeeprec=("--model", "autorec", "--batch-size", "1024", "--optimizer", "adam",
+                   "--learning-rate", "0.003", "--model-arg", "l2=0.001"),
+        epochs=60, default=True,
+        note="tfdeeprec alone (no peer has it; compare it with the biased MF, SVD and SVD++ "
+             "rows of the same run): each item's training ratings encoded by 500 sigmoid "
+             "units (the paper's), trained pair by pair with MSE (the paper's error on the "
+             "observed entries), Adam at 3e-3, 1024 ratings a batch, weight penalty 1e-3 "
+             "on the squared weights per batch, up to 60 epochs with tfdeeprec's early "
+             "stopping on validation RMSE; the best validation RMSE of the penalties, "
+             "batch sizes and learning rates tried."),
     # sequences: peers only
     # sequences: RecBole trains each for up to 30 minutes, so not by default
     # (`make bench-peers-sequence`)

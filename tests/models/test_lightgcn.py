@@ -98,13 +98,16 @@ def test_lightgcn_refuses_a_graph_of_other_sizes_by_name():
         build_lightgcn(5, 4, adjacency=bipartite_adjacency(TRAIN))
 
 
-def test_lightgcn_beats_popularity_on_planted_data():
+@pytest.mark.parametrize("model,kwargs,epochs", [
+    ("lightgcn", {}, 40), ("ngcf", {"embedding_dim": 16, "hidden_units": [16, 16]}, 20)])
+def test_graph_models_beat_popularity_on_planted_data(model, kwargs, epochs):
     frame = make_synthetic_ratings(300, 120, seed=3).frame
-    training = TrainingConfig(epochs=40, learning_rate=1e-2, early_stopping_patience=10,
+    training = TrainingConfig(epochs=epochs, learning_rate=1e-2, early_stopping_patience=10,
                               reduce_lr_patience=0, verbose=0, seed=0, optimizer="adam")
     pop = run_experiment(ExperimentConfig(model="pop", seed=0, training=training),
                          frame=frame).metrics["test"]["ndcg@10"]
-    graph = run_experiment(ExperimentConfig(model="lightgcn", seed=0, batch_size=512,
-                                            training=training), frame=frame)
+    graph = run_experiment(ExperimentConfig(model=model, seed=0, batch_size=512,
+                                            model_kwargs=kwargs, training=training),
+                           frame=frame)
     assert graph.metrics["test"]["ndcg@10"] > pop + 0.1, (pop, graph.metrics["test"])
     assert type(graph.model).__name__ == "TwoTower"  # frozen: what evaluation and export read

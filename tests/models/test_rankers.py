@@ -27,7 +27,7 @@ def _model(model, task, **extra):
 
 
 def test_the_pair_models_with_rankers():
-    assert set(RANKED) == {"mf", "gmf", "mlp_ncf", "neumf", "pop"}
+    assert set(RANKED) == {"mf", "gmf", "mlp_ncf", "neumf", "pop", "autorec"}
 
 
 @pytest.mark.parametrize("task", ["implicit", "rating"])

@@ -39,6 +39,7 @@ from tfdeeprec.data.load import load_interactions
 from tfdeeprec.data.prepared import PreparedData, prepare_data
 from tfdeeprec.data.side_features import build_feature_tables
 from tfdeeprec.evaluation import FullRankingEvaluator
+from tfdeeprec.models.autorec import rating_matrix
 from tfdeeprec.models.two_tower import sampling_probabilities
 
 
@@ -134,8 +135,9 @@ class Family(abc.ABC):
     def model_arguments(self, spec, config, data: PreparedData) -> dict:
         """The builder arguments that come from the data, for the builders that take them:
         ``task``, side-feature tables, training item frequencies, the normalised user-item
-        graph (``adjacency``), and for ratings the global mean and the rating range
-        (training part only)."""
+        graph (``adjacency``), the training ratings as a dense matrix (``ratings``; 1 per
+        training pair for task ``implicit``), and for ratings the global mean and the
+        rating range (training part only)."""
         accepted = spec.builder_arguments()
         args = {"task": config.task}
         if "user_features" in accepted:
@@ -147,6 +149,11 @@ class Family(abc.ABC):
         if "item_probabilities" in accepted and config.task == "implicit":
             args["item_probabilities"] = sampling_probabilities(data.train.known().item,
                                                                 data.train.num_items)
+        if "ratings" in accepted:  # AutoRec's table: the training pairs alone
+            known = data.train.known()
+            args["ratings"] = rating_matrix(
+                known.user, known.item, known.rating if config.task == "rating" else None,
+                data.train.num_users, data.train.num_items)
         if config.task == "rating":
             ratings = data.train.known().rating
             if "global_mean" in accepted:

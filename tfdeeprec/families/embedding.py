@@ -1,14 +1,16 @@
 """The embedding family: a user vector and an item vector whose dot product is the score.
 
-Its models (two-tower, LightGCN; SVD and ALS next) expose ``query_tower`` (``user index
-int32 [b] -> [b, d]``) and ``candidate_tower`` (``item index -> [b, d]``); the family
-needs nothing else from them. Each trains with its own loss: on positives alone (the
-in-batch softmax of two-tower) or, for a spec whose ``objective`` is ``"bpr"``
-(LightGCN), on (user, positive, sampled negative) triples; a model that computes its
-vectors from the training graph then gives its ``freeze()``, a two-tower model of the
-final vectors, to evaluate, save and export. It ranks with one matmul against the item
-table and exports a brute-force ``recommend`` (stock TF ops), its ScaNN twin and the
-query tower through :func:`~tfdeeprec.export.export_retrieval`.
+Its models (two-tower, LightGCN, NGCF, PureSVD, ALS) expose ``query_tower`` (``user
+index int32 [b] -> [b, d]``) and ``candidate_tower`` (``item index -> [b, d]``); the
+family needs nothing else from them. Each trains with its own loss: on positives alone
+(the in-batch softmax of two-tower) or, for a spec whose ``objective`` is ``"bpr"``
+(LightGCN, NGCF), on (user, positive, sampled negative) triples; a model that computes
+its vectors from the training graph then gives its ``freeze()``, a two-tower model of
+the final vectors, to evaluate, save and export. Closed-form models (PureSVD, ALS) are
+solved by their spec's ``solver`` instead, straight into such a two-tower model. It
+ranks with one matmul against the item table and exports a brute-force ``recommend``
+(stock TF ops), its ScaNN twin and the query tower through
+:func:`~tfdeeprec.export.export_retrieval`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class EmbeddingFamily(Family):
     serves = ("serving_default", "score", "recommend", "recommend_default")
 
     def training_plan(self, spec, config, data) -> TrainingPlan:
+        if spec.solver is not None:  # PureSVD, ALS: solved, no gradient loop
+            train = data.train
+            return TrainingPlan(self.builder(spec, config, data), None, None,
+                                solve=lambda model: spec.solver(model, train))
         evaluator = self.validation_evaluator(data, config)
         monitor = f"val_ndcg@{config.ks[0]}"
         if spec.objective == "bpr":

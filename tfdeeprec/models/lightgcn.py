@@ -19,17 +19,10 @@ query tower. Defaults, RecBole's: 64 dimensions, 2 layers, ``l2 = 1e-5``.
 
 from __future__ import annotations
 
-import numpy as np
-
-from tfdeeprec._keras import keras, tf
+from tfdeeprec._keras import tf
 from tfdeeprec._registration import register
-from tfdeeprec.data import schema
 from tfdeeprec.layers.lightgcn_propagation import LightGCNPropagation
-from tfdeeprec.models._common import check_sizes
-from tfdeeprec.models.two_tower import TwoTower, build_candidate_tower, build_query_tower
-
-DENSE_BELOW = 64  # dense R when at least 1 entry in 64 is an edge ...
-DENSE_MAX_ENTRIES = 1 << 26  # ... and it holds at most 2^26 floats (256 MiB)
+from tfdeeprec.models._graph import GraphModel
 
 
 def build_lightgcn(num_users: int, num_items: int, *, adjacency: tf.SparseTensor | None = None,
@@ -39,7 +32,7 @@ def build_lightgcn(num_users: int, num_items: int, *, adjacency: tf.SparseTensor
     """The LightGCN trainer over ``adjacency`` (``None``: a graph with no edges).
 
     >>> model = build_lightgcn(3, 4, embedding_dim=2)
-    >>> model.query_tower(np.array([1, 2])).shape
+    >>> model.query_tower(tf.constant([1, 2])).shape
     TensorShape([2, 2])
     """
     if task != "implicit":
@@ -48,123 +41,29 @@ def build_lightgcn(num_users: int, num_items: int, *, adjacency: tf.SparseTensor
                     num_layers=num_layers, l2=l2, dense_adjacency=dense_adjacency, name=name)
 
 
-class _PropagatedTower:
-    """``ids int [b] -> [b, d]``: one side (0: users, 1: items) of the final vectors."""
-
-    def __init__(self, model: "LightGCN", side: int):
-        self.model, self.side = model, side
-
-    def __call__(self, ids, training=False):
-        return tf.gather(self.model.propagate()[self.side], ids)
-
-
 @register
-class LightGCN(keras.Model):
+class LightGCN(GraphModel):
     """Trains LightGCN's node vectors with BPR (see the module docstring).
 
     Args:
-        num_users, num_items: vocabulary sizes, OOV slots included.
-        adjacency: the normalised user-item block ``R``, float ``tf.SparseTensor``
-            ``[num_users, num_items]`` (``None``: no edges).
-        embedding_dim, num_layers, l2: see the module docstring.
-        dense_adjacency (bool | None): hold ``R`` as a dense matrix (a propagation round
-            is then two matmuls at the machine's matmul rate) or sparse (work in
-            proportion to the edges, at a far lower rate per edge). ``None`` (default):
-            dense when ``R`` has at least one entry in :data:`DENSE_BELOW` nonzero and
-            at most :data:`DENSE_MAX_ENTRIES` entries (on ml-100k, 5% nonzero, two
-            rounds forward and backward took 7.7 ms dense against 41 ms sparse).
+        num_users, num_items, adjacency, embedding_dim, l2, dense_adjacency: as
+            :class:`~tfdeeprec.models._graph.GraphModel`'s.
+        num_layers (int): rounds of propagation; see the module docstring.
 
-    Call arguments: ``{"user_id": int [b], "item_id": int [b]}`` -> scores ``[b]``.
-    Training data: ``{user_id, positive_item_id, negative_item_id}`` batches
-    (:func:`~tfdeeprec.data.pairwise.make_pairwise_dataset`); compile it with an
-    optimizer only. ``query_tower`` and ``candidate_tower`` map indices to the final
-    vectors (propagating the graph at each call).
+    Call arguments, training data and towers: :class:`~tfdeeprec.models._graph.GraphModel`'s;
+    the final vectors are ``embedding_dim`` wide.
     """
 
     def __init__(self, num_users: int, num_items: int, adjacency=None, *,
                  embedding_dim: int = 64, num_layers: int = 2, l2: float = 1e-5,
                  dense_adjacency: bool | None = None, **kwargs):
-        super().__init__(**kwargs)
-        check_sizes(num_users, num_items)
-        for key, value in (("embedding_dim", embedding_dim), ("num_layers", num_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{key}` must be a positive integer. Received: "
-                                 f"{key}={value!r}")
-        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or l2 < 0:
-            raise ValueError(f"`l2` must be a number >= 0. Received: l2={l2!r}")
-        if adjacency is None:
-            adjacency = tf.SparseTensor(np.zeros((0, 2), np.int64), np.zeros(0, np.float32),
-                                        [num_users, num_items])
-        if tuple(adjacency.dense_shape.numpy()) != (num_users, num_items):
-            raise ValueError(f"`adjacency` must be [num_users={num_users}, "
-                             f"num_items={num_items}]. Received: "
-                             f"{adjacency.dense_shape.numpy().tolist()}")
-        self.num_users, self.num_items = int(num_users), int(num_items)
-        self.embedding_dim, self.l2 = int(embedding_dim), float(l2)
-        self.nodes = self.add_weight(name="node_embeddings",
-                                     shape=(num_users + num_items, embedding_dim),
-                                     initializer="glorot_uniform")
-        entries = num_users * num_items
-        if dense_adjacency is None:
-            dense_adjacency = (entries <= DENSE_MAX_ENTRIES and
-                               int(adjacency.indices.shape[0]) * DENSE_BELOW >= entries)
-        self.dense_adjacency = bool(dense_adjacency)
-        if self.dense_adjacency:
-            self.adjacency = tf.Variable(tf.sparse.to_dense(adjacency), trainable=False,
-                                         name="adjacency")
-        else:
-            self.edge_indices = tf.Variable(adjacency.indices, trainable=False,
-                                            name="edge_indices")
-            self.edge_weights = tf.Variable(adjacency.values, trainable=False,
-                                            name="edge_weights")
+        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
+            raise ValueError("`num_layers` must be a positive integer. Received: "
+                             f"num_layers={num_layers!r}")
+        super().__init__(num_users, num_items, adjacency, embedding_dim=embedding_dim, l2=l2,
+                         dense_adjacency=dense_adjacency, **kwargs)
         self.propagation = LightGCNPropagation(num_layers, name="propagation")
-        self.query_tower = _PropagatedTower(self, 0)
-        self.candidate_tower = _PropagatedTower(self, 1)
-        self.adds_own_loss = True
 
-    def propagate(self):
+    def propagate(self, training=False):
         """The final vectors: ``[users float32 [num_users, d], items [num_items, d]]``."""
-        if self.dense_adjacency:
-            adjacency = self.adjacency
-        else:
-            adjacency = tf.SparseTensor(self.edge_indices, self.edge_weights,
-                                        [self.num_users, self.num_items])
-        return self.propagation([self.nodes[:self.num_users], self.nodes[self.num_users:]],
-                                adjacency)
-
-    def call(self, inputs, training=None):
-        users, items = self.propagate()
-        return tf.reduce_sum(tf.gather(users, inputs[schema.USER_ID]) *
-                             tf.gather(items, inputs[schema.ITEM_ID]), axis=-1)
-
-    def train_step(self, data):
-        users = tf.cast(data[schema.USER_ID], tf.int32)
-        items = [tf.cast(data[key], tf.int32) for key in
-                 (schema.POSITIVE_ITEM_ID, schema.NEGATIVE_ITEM_ID)]
-        ids = (users, items[0] + self.num_users, items[1] + self.num_users)
-        with tf.GradientTape() as tape:
-            final_users, final_items = self.propagate()
-            user = tf.gather(final_users, users)
-            positive, negative = (tf.gather(final_items, i) for i in items)
-            margin = tf.reduce_sum(user * (positive - negative), axis=-1)
-            loss = -tf.reduce_mean(tf.math.log_sigmoid(margin))
-            own = [tf.gather(self.nodes, i) for i in ids]
-            penalty = self.l2 * tf.add_n([tf.reduce_sum(tf.square(v)) for v in own]) \
-                / tf.cast(tf.shape(ids[0])[0], tf.float32)
-            total = loss + penalty
-            scaled = total / self.distribute_strategy.num_replicas_in_sync
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        return {"loss": total}
-
-    def freeze(self) -> TwoTower:
-        """A :class:`~tfdeeprec.models.two_tower.TwoTower` whose towers are the final
-        vectors as plain embedding tables (the same scores, no graph)."""
-        users, items = (side.numpy() for side in self.propagate())
-        query = build_query_tower(self.num_users, embedding_dim=self.embedding_dim,
-                                  normalize=False)
-        query.get_layer(f"{schema.USER_ID}_embedding").set_weights([users])
-        candidate = build_candidate_tower(self.num_items, embedding_dim=self.embedding_dim,
-                                          normalize=False)
-        candidate.get_layer(f"{schema.ITEM_ID}_embedding").set_weights([items])
-        return TwoTower(query, candidate, self.num_items, name=self.name)
+        return self.propagation(self.node_vectors(), self.graph())

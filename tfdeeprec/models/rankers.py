@@ -2,8 +2,9 @@
 
 Scoring every (user, item) pair through a pair model repeats work: NeuMF's first MLP
 layer on ``[p_u, q_i]`` equals ``p_u W_u + q_i W_i``, so its user half can be computed
-once per user and its item half once per item, and GMF's and MF's scores are one matmul
-against the item table. A ranker reads the trained layers (by the names the builders
+once per user and its item half once per item, GMF's and MF's scores are one matmul
+against the item table, and I-AutoRec encodes each item's rating row once per ranking
+instead of once per pair. A ranker reads the trained layers (by the names the builders
 give them, so a reloaded model works too) and returns a ``score_fn``:
 ``users [b] -> scores [b, num_items]``, equal to scoring each pair through the model.
 
@@ -89,6 +90,34 @@ def pop_ranker(model, num_items: int):
         return tf.tile(tf.transpose(item[:num_items]), [tf.shape(users)[0], 1])
 
     return _score_fn(model, scores, num_items)
+
+
+def autorec_ranker(model, num_items: int):
+    """AutoRec: U-AutoRec reconstructs the batch's user rows; I-AutoRec encodes every
+    item's row once per call and scores it against the users' decoder columns (the
+    reconstructions, transposed)."""
+    encoder = model.get_layer("encoder")
+    decoder, decoder_bias = _table(model, "decoder"), _table(model, "decoder_bias")
+    if _has_layer(model, "user_ratings"):  # U-AutoRec
+        rows = _table(model, "user_ratings")
+
+        def scores(users):
+            code = encoder(tf.gather(rows, users))
+            x = tf.matmul(code, decoder[:num_items], transpose_b=True)
+            return x + tf.transpose(decoder_bias[:num_items])
+
+        return _score_fn(model, scores, num_items)
+    rows = _table(model, "item_ratings")
+
+    def item_codes():
+        """Every item's code: ``[num_items, hidden_units]``."""
+        return encoder(rows[:num_items])
+
+    def scores(users, codes):
+        x = tf.matmul(tf.gather(decoder, users), codes, transpose_b=True)
+        return x + tf.gather(decoder_bias, users)
+
+    return _score_fn(model, scores, num_items, item_part=item_codes)
 
 
 class _MlpHalves:

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 
+from tfdeeprec.models.als import build_als, solve_als
 from tfdeeprec.models.autoint import build_autoint
+from tfdeeprec.models.autorec import build_autorec
 from tfdeeprec.models.bert4rec import build_bert4rec
 from tfdeeprec.models.cdae import build_cdae
 from tfdeeprec.models.dcn import build_dcn
@@ -34,9 +36,11 @@ from tfdeeprec.models.markov import build_markov, solve_markov
 from tfdeeprec.models.mf import build_mf
 from tfdeeprec.models.mult_vae import build_mult_dae, build_mult_vae
 from tfdeeprec.models.ncf import build_gmf, build_mlp_ncf, build_neumf
+from tfdeeprec.models.ngcf import build_ngcf
 from tfdeeprec.models.pop import build_pop
-from tfdeeprec.models.rankers import (gmf_ranker, mf_ranker, mlp_ncf_ranker, neumf_ranker,
-                                      pop_ranker)
+from tfdeeprec.models.pure_svd import build_pure_svd, solve_pure_svd
+from tfdeeprec.models.rankers import (autorec_ranker, gmf_ranker, mf_ranker, mlp_ncf_ranker,
+                                      neumf_ranker, pop_ranker)
 from tfdeeprec.models.sasrec import build_sasrec
 from tfdeeprec.models.two_tower import build_two_tower
 from tfdeeprec.models.wide_deep import build_wide_deep
@@ -46,7 +50,7 @@ from tfdeeprec.models.xdeepfm import build_xdeepfm
 # builder takes them), not from the user's hyperparameters.
 DATA_ARGUMENTS = frozenset({"task", "name", "user_features", "item_features", "adjacency",
                             "item_probabilities", "user_history", "global_mean",
-                            "rating_range", "features", "feature_stats"})
+                            "rating_range", "features", "feature_stats", "ratings"})
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,11 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "GMF and MLP-NCF side by side, fused by one output layer",
               "He et al., Neural Collaborative Filtering, WWW 2017",
               {"gmf_dim": 4, "mlp_dim": 4, "hidden_units": [8, 4]}, ranker=neumf_ranker),
+    ModelSpec("autorec", build_autorec, "pair", ("rating", "implicit"),
+              "an autoencoder of the item's (I-AutoRec) or the user's (U-AutoRec) training "
+              "ratings; the pair's score is its reconstruction's entry for the other index",
+              "Sedhain et al., AutoRec: Autoencoders Meet Collaborative Filtering, WWW 2015",
+              {"hidden_units": 8}, ranker=autorec_ranker),
     ModelSpec("two_tower", build_two_tower, "embedding", ("implicit",),
               "query and candidate towers trained with a logQ-corrected in-batch softmax",
               "Yi et al., Sampling-Bias-Corrected Neural Modeling for Large Corpus Item "
@@ -161,6 +170,22 @@ MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in (
               "graph, trained with BPR",
               "He et al., LightGCN: Simplifying and Powering Graph Convolution Network for "
               "Recommendation, SIGIR 2020", {"embedding_dim": 4}, objective="bpr"),
+    ModelSpec("ngcf", build_ngcf, "embedding", ("implicit",),
+              "user and item vectors through learned message-passing layers over the "
+              "training graph, every layer's output concatenated, trained with BPR",
+              "Wang et al., Neural Graph Collaborative Filtering, SIGIR 2019",
+              {"embedding_dim": 4, "hidden_units": [4, 4]}, objective="bpr"),
+    ModelSpec("pure_svd", build_pure_svd, "embedding", ("implicit",),
+              "the user's items projected on the training matrix's top item singular "
+              "vectors (closed form)",
+              "Cremonesi, Koren & Turrin, Performance of Recommender Algorithms on Top-N "
+              "Recommendation Tasks, RecSys 2010", {"embedding_dim": 4},
+              solver=solve_pure_svd),
+    ModelSpec("als", build_als, "embedding", ("implicit",),
+              "implicit alternating least squares: every pair fitted, the training pairs "
+              "weighted by their confidence (closed-form solves)",
+              "Hu, Koren & Volinsky, Collaborative Filtering for Implicit Feedback "
+              "Datasets, ICDM 2008", {"embedding_dim": 4, "iterations": 3}, solver=solve_als),
     ModelSpec("pop", build_pop, "pair", ("implicit", "rating"),
               "popularity baseline: one learned score per item, the same for every user",
               "baseline (RecBole's Pop)", ranker=pop_ranker),

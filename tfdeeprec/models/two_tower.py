@@ -159,6 +159,41 @@ def build_two_tower(num_users: int, num_items: int, *,
                     remove_accidental_hits=remove_accidental_hits, seed=seed, name=name)
 
 
+def build_factor_two_tower(num_users: int, num_items: int, embedding_dim: int, *,
+                           name: str = "two_tower") -> "TwoTower":
+    """A :class:`TwoTower` whose towers are one plain table each (no features, no MLP,
+    not normalised, temperature 1: the score is the dot product): the form in which
+    models that compute their vectors otherwise (LightGCN's propagation, PureSVD's and
+    ALS's solves) score, save and export. The tables start at zero;
+    :func:`set_factor_tables` writes them.
+
+    >>> model = build_factor_two_tower(3, 4, 2)
+    >>> set_factor_tables(model, np.ones((3, 2)), np.arange(8).reshape(4, 2))
+    >>> model({"user_id": np.array([1]), "item_id": np.array([3])}).numpy()
+    array([13.], dtype=float32)
+    """
+    towers = []
+    for build, size in ((build_query_tower, num_users), (build_candidate_tower, num_items)):
+        tower = build(size, embedding_dim=embedding_dim, normalize=False)
+        tower.trainable = False
+        tower.layers[-1].set_weights([np.zeros((size, embedding_dim), np.float32)])
+        towers.append(tower)
+    return TwoTower(*towers, num_items, temperature=1.0, name=name)
+
+
+def set_factor_tables(model: "TwoTower", user_factors, item_factors) -> None:
+    """Writes ``[num_users, d]`` user and ``[num_items, d]`` item vectors into a
+    :func:`build_factor_two_tower` model (its score is ``user . item / temperature``)."""
+    for tower, id_name, table in ((model.query_tower, schema.USER_ID, user_factors),
+                                  (model.candidate_tower, schema.ITEM_ID, item_factors)):
+        layer = tower.get_layer(f"{id_name}_embedding")
+        table = np.asarray(table, np.float32)
+        if table.shape != tuple(layer.embeddings.shape):
+            raise ValueError(f"{id_name} vectors must have shape "
+                             f"{tuple(layer.embeddings.shape)}. Received: {table.shape}")
+        layer.embeddings.assign(table)
+
+
 def sampling_probabilities(item_indices: np.ndarray, num_items: int) -> np.ndarray:
     """Each item's share of the training rows: ``count / total``, ``float32 [num_items]``.
 
