@@ -363,8 +363,8 @@ ROWS = [
              "propagation layers on both (tfdeeprec's validation NDCG@10 was better with "
              "three than two); up to 300 epochs, both stopping after 50 without a better "
              "validation NDCG@10; tfdeeprec's Adam learning rate is 5e-3 (RecBole's 1e-3). "
-             "tfdeeprec holds ml-100k's normalised user-item matrix dense (5% nonzero): a "
-             "propagation round is two matmuls."),
+             "tfdeeprec multiplies by ml-100k's normalised user-item matrix (5% nonzero) "
+             "in TensorFlow's CSR form."),
     Row("NGCF", "ranking",
         tfdeeprec=("--model", "ngcf", "--batch-size", "2048", "--optimizer", "adam",
                    "--learning-rate", "1e-3", "--early-stopping-patience", "50",
@@ -379,8 +379,7 @@ ROWS = [
              "300 epochs, both stopping after 50 without a better validation NDCG@10; but "
              "the penalty falls on the triple's layer-0 vectors' squared norms in tfdeeprec "
              "(as its LightGCN's), on the norms (not squared) of the triple's final, "
-             "concatenated vectors in RecBole's NGCF. tfdeeprec holds ml-100k's normalised "
-             "user-item matrix dense."),
+             "concatenated vectors in RecBole's NGCF."),
     # ratings
     Row("biased MF / SVD", "rating",
         tfdeeprec=("--model", "mf", "--batch-size", "256", "--optimizer", "adam",

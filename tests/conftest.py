@@ -21,6 +21,16 @@ def _fresh_keras_session():
     yield
 
 
+@pytest.fixture(params=["coo", "csr", "dense"])
+def adjacency_form(request):
+    """``R -> R`` in each form the graph layers multiply by: the ``tf.SparseTensor``
+    itself, TensorFlow's CSR matrix, a dense tensor."""
+    from tfdeeprec.layers._graph import csr_adjacency
+
+    return {"coo": lambda r: r, "csr": csr_adjacency,
+            "dense": tf.sparse.to_dense}[request.param]
+
+
 @pytest.fixture(scope="session")
 def plain_tf_env() -> dict:
     """The environment for a child process that must load exports with TensorFlow alone:
