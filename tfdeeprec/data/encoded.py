@@ -49,6 +49,19 @@ class EncodedInteractions:
             None if self.rating is None else self.rating[keep],
             None if self.timestamp is None else self.timestamp[keep], self.id_features)
 
+    def distinct_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The known rows' distinct ``(users, items, times)`` (int64, in row-major order;
+        ``times``: how many rows hold the pair).
+
+        >>> enc = EncodedInteractions(np.array([2, 1, 2, 0]), np.array([1, 3, 1, 2]), 3, 4)
+        >>> [a.tolist() for a in enc.distinct_pairs()]
+        [[1, 2], [3, 1], [1, 2]]
+        """
+        known = self.known()
+        keys, times = np.unique(known.user.astype(np.int64) * self.num_items + known.item,
+                                return_counts=True)
+        return keys // self.num_items, keys % self.num_items, times
+
 
 @dataclass(frozen=True, eq=False)
 class IdFeatures:

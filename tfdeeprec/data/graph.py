@@ -30,9 +30,7 @@ def bipartite_adjacency(train: EncodedInteractions) -> tf.SparseTensor:
     >>> round(float(r[1, 1]), 4), round(float(r[2, 1]), 4), r.shape
     (0.5, 0.7071, (3, 3))
     """
-    known = train.known()
-    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
-    users, items = keys // train.num_items, keys % train.num_items  # row-major already
+    users, items, _ = train.distinct_pairs()  # row-major already
     user_degree = np.bincount(users, minlength=train.num_users).astype(np.float64)
     item_degree = np.bincount(items, minlength=train.num_items).astype(np.float64)
     values = 1.0 / np.sqrt(user_degree[users] * item_degree[items])

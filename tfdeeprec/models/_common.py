@@ -27,13 +27,30 @@ def check_implicit_args(model: str, num_users: int, num_items: int, task: str,
                         **positive) -> None:
     """Refuses, by name, a task other than ``implicit`` (for ``model``), a size below 2 or
     a value of ``positive`` that is not a positive integer."""
+    check_implicit_task(model, task)
+    check_sizes(num_users, num_items)
+    check_positive_ints(**positive)
+
+
+def check_implicit_task(model: str, task: str) -> None:
+    """Refuses, by name, a task other than ``implicit`` for ``model``."""
     if task != "implicit":
         raise ValueError(f"`task` must be 'implicit' for {model}. Received: task={task!r}")
-    check_sizes(num_users, num_items)
-    for name, value in positive.items():
+
+
+def check_positive_ints(**values) -> None:
+    """Refuses, by name, a value that is not a positive integer."""
+    for name, value in values.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer. Received: "
                              f"{name}={value!r}")
+
+
+def check_non_negative(**values) -> None:
+    """Refuses, by name, a value that is not a number >= 0 (a weight penalty, ...)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
 
 
 def check_rate(name: str, value) -> float:

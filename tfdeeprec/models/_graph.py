@@ -15,7 +15,7 @@ import numpy as np
 from tfdeeprec._keras import keras, tf
 from tfdeeprec.data import schema
 from tfdeeprec.layers._graph import csr_adjacency
-from tfdeeprec.models._common import check_sizes
+from tfdeeprec.models._common import check_non_negative, check_positive_ints, check_sizes
 from tfdeeprec.models.two_tower import TwoTower, build_factor_two_tower, set_factor_tables
 
 DENSE_BELOW = 10  # dense R when at least 1 entry in 10 is an edge ...
@@ -53,12 +53,8 @@ class GraphModel(keras.Model):
                  dense_adjacency: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         check_sizes(num_users, num_items)
-        if isinstance(embedding_dim, bool) or not isinstance(embedding_dim, int) \
-                or embedding_dim < 1:
-            raise ValueError("`embedding_dim` must be a positive integer. Received: "
-                             f"embedding_dim={embedding_dim!r}")
-        if isinstance(l2, bool) or not isinstance(l2, (int, float)) or l2 < 0:
-            raise ValueError(f"`l2` must be a number >= 0. Received: l2={l2!r}")
+        check_positive_ints(embedding_dim=embedding_dim)
+        check_non_negative(l2=l2)
         if adjacency is None:
             adjacency = tf.SparseTensor(np.zeros((0, 2), np.int64), np.zeros(0, np.float32),
                                         [num_users, num_items])

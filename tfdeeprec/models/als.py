@@ -37,7 +37,7 @@ import functools
 import numpy as np
 
 from tfdeeprec._keras import keras, tf
-from tfdeeprec.models._common import check_implicit_args
+from tfdeeprec.models._common import check_implicit_args, check_non_negative
 from tfdeeprec.models.two_tower import build_factor_two_tower, set_factor_tables
 
 CHUNK_ENTRIES = 1 << 14  # padded (row, pair) slots a chunk gathers at most (4 MiB at
@@ -55,9 +55,7 @@ def build_als(num_users: int, num_items: int, *, embedding_dim: int = 64, l2: fl
     """
     check_implicit_args("ALS", num_users, num_items, task, embedding_dim=embedding_dim,
                         iterations=iterations)
-    for key, value in (("l2", l2), ("alpha", alpha)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"`{key}` must be a number >= 0. Received: {key}={value!r}")
+    check_non_negative(l2=l2, alpha=alpha)
     if isinstance(cg_steps, bool) or not isinstance(cg_steps, int) or cg_steps < 0:
         raise ValueError(f"`cg_steps` must be an integer >= 0. Received: cg_steps={cg_steps!r}")
     model = build_factor_two_tower(num_users, num_items, embedding_dim, name=name)
@@ -106,10 +104,7 @@ def als_factors(train, *, embedding_dim: int, l2: float, alpha: float, iteration
 def confidence_rows(train, alpha: float):
     """The training pairs' ``alpha r_ui`` as two CSR matrices, ``(row starts, column
     indices, values)`` by user and by item; OOV rows have no pairs."""
-    known = train.known()
-    keys, counts = np.unique(known.user.astype(np.int64) * train.num_items + known.item,
-                             return_counts=True)
-    users, items = keys // train.num_items, keys % train.num_items
+    users, items, counts = train.distinct_pairs()
     extra = (alpha * counts).astype(np.float32)
 
     def csr(rows, cols, size):

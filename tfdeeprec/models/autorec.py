@@ -32,7 +32,8 @@ import numpy as np
 
 from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
-from tfdeeprec.models._common import check_sizes, check_task, finish_score, id_inputs
+from tfdeeprec.models._common import (check_non_negative, check_positive_ints, check_sizes,
+                                      check_task, finish_score, id_inputs)
 
 SIDES = ("item", "user")
 # The table's layer: the encoded side's rows (rankers read which side from its name).
@@ -68,11 +69,8 @@ def build_autorec(num_users: int, num_items: int, *, ratings=None, side: str = "
     check_sizes(num_users, num_items)
     if side not in SIDES:
         raise ValueError(f"`side` must be one of {SIDES}. Received: side={side!r}")
-    if isinstance(hidden_units, bool) or not isinstance(hidden_units, int) or hidden_units < 1:
-        raise ValueError(f"`hidden_units` must be a positive integer. Received: "
-                         f"hidden_units={hidden_units!r}")
-    if isinstance(l2, bool) or not isinstance(l2, (int, float)) or l2 < 0:
-        raise ValueError(f"`l2` must be a number >= 0. Received: l2={l2!r}")
+    check_positive_ints(hidden_units=hidden_units)
+    check_non_negative(l2=l2)
     table = _check_ratings(ratings, num_users, num_items)
     if side == "item":
         table = table.T

@@ -25,7 +25,7 @@ from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.layers.reconstruction_loss import ReconstructionLoss
 from tfdeeprec.layers.stateless_dropout import StatelessDropout
-from tfdeeprec.models._common import check_implicit_args, check_rate
+from tfdeeprec.models._common import check_implicit_args, check_non_negative, check_rate
 from tfdeeprec.models._row import row_input
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -44,8 +44,7 @@ def build_cdae(num_users: int, num_items: int, *, embedding_dim: int = 64,
     if activation not in ACTIVATIONS:
         raise ValueError(f"`activation` must be one of {ACTIVATIONS}. Received: "
                          f"activation={activation!r}")
-    if not isinstance(l2, (int, float)) or isinstance(l2, bool) or l2 < 0:
-        raise ValueError(f"`l2` must be a number >= 0. Received: l2={l2!r}")
+    check_non_negative(l2=l2)
     regulariser = keras.regularizers.L2(l2) if l2 else None
     rows = row_input(num_items)
     users = keras.Input(shape=(), dtype="int32", name=schema.USER_ID)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from tfdeeprec._keras import tf
 from tfdeeprec._registration import register
 from tfdeeprec.layers.lightgcn_propagation import LightGCNPropagation
+from tfdeeprec.models._common import check_implicit_task, check_positive_ints
 from tfdeeprec.models._graph import GraphModel
 
 
@@ -35,8 +36,7 @@ def build_lightgcn(num_users: int, num_items: int, *, adjacency: tf.SparseTensor
     >>> model.query_tower(tf.constant([1, 2])).shape
     TensorShape([2, 2])
     """
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for LightGCN. Received: task={task!r}")
+    check_implicit_task("LightGCN", task)
     return LightGCN(num_users, num_items, adjacency, embedding_dim=embedding_dim,
                     num_layers=num_layers, l2=l2, dense_adjacency=dense_adjacency, name=name)
 
@@ -57,9 +57,7 @@ class LightGCN(GraphModel):
     def __init__(self, num_users: int, num_items: int, adjacency=None, *,
                  embedding_dim: int = 64, num_layers: int = 2, l2: float = 1e-5,
                  dense_adjacency: bool | None = None, **kwargs):
-        if isinstance(num_layers, bool) or not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError("`num_layers` must be a positive integer. Received: "
-                             f"num_layers={num_layers!r}")
+        check_positive_ints(num_layers=num_layers)
         super().__init__(num_users, num_items, adjacency, embedding_dim=embedding_dim, l2=l2,
                          dense_adjacency=dense_adjacency, **kwargs)
         self.propagation = LightGCNPropagation(num_layers, name="propagation")

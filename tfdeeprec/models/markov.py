@@ -24,7 +24,7 @@ from tfdeeprec._keras import keras
 from tfdeeprec.data import schema
 from tfdeeprec.data.sequences import build_histories
 from tfdeeprec.layers.last_item import LastItem
-from tfdeeprec.models._common import check_sizes
+from tfdeeprec.models._common import check_implicit_task, check_positive_ints, check_sizes
 
 
 def build_markov(num_users: int, num_items: int, *, max_length: int = 50,
@@ -34,13 +34,9 @@ def build_markov(num_users: int, num_items: int, *, max_length: int = 50,
     >>> build_markov(3, 4, max_length=2)(np.array([[0, 2]], "int32")).shape
     TensorShape([1, 4])
     """
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for the Markov chain. Received: "
-                         f"task={task!r}")
+    check_implicit_task("the Markov chain", task)
     check_sizes(num_users, num_items)
-    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-        raise ValueError(f"`max_length` must be a positive integer. Received: "
-                         f"max_length={max_length!r}")
+    check_positive_ints(max_length=max_length)
     history = keras.Input(shape=(max_length,), dtype="int32", name=schema.HISTORY)
     latest = LastItem(name="latest_item")(history)
     scores = keras.layers.Embedding(num_items, num_items, trainable=False,

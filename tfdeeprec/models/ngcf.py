@@ -27,7 +27,7 @@ from __future__ import annotations
 from tfdeeprec._keras import keras, tf
 from tfdeeprec._registration import register
 from tfdeeprec.layers.ngcf_propagation import NGCFPropagation
-from tfdeeprec.models._common import check_rate
+from tfdeeprec.models._common import check_implicit_task, check_rate
 from tfdeeprec.models._graph import GraphModel
 
 
@@ -41,8 +41,7 @@ def build_ngcf(num_users: int, num_items: int, *, adjacency: tf.SparseTensor | N
     >>> model.query_tower(tf.constant([1, 2])).shape  # 2 + 3 + 5
     TensorShape([2, 10])
     """
-    if task != "implicit":
-        raise ValueError(f"`task` must be 'implicit' for NGCF. Received: task={task!r}")
+    check_implicit_task("NGCF", task)
     return NGCF(num_users, num_items, adjacency, embedding_dim=embedding_dim,
                 hidden_units=hidden_units, message_dropout=message_dropout, l2=l2,
                 dense_adjacency=dense_adjacency, name=name)

@@ -67,10 +67,9 @@ def solve_pure_svd(model: keras.Model, train) -> None:
 
 def pure_svd_factors(train, *, embedding_dim: int, seed: int = 0):
     """``(x_u V [num_users, d], V [num_items, d])``, float32 (see the module docstring)."""
-    known = train.known()
-    keys = np.unique(known.user.astype(np.int64) * train.num_items + known.item)
-    matrix = tf.SparseTensor(np.stack([keys // train.num_items, keys % train.num_items], 1),
-                             np.ones(len(keys)), [train.num_users, train.num_items])
+    users, items, _ = train.distinct_pairs()
+    matrix = tf.SparseTensor(np.stack([users, items], 1), np.ones(len(users)),
+                             [train.num_users, train.num_items])
     items = top_right_singular_vectors(matrix, embedding_dim, seed=seed)
     users = tf.sparse.sparse_dense_matmul(matrix, items)
     return users.numpy().astype(np.float32), items.numpy().astype(np.float32)
